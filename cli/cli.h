@@ -1,0 +1,69 @@
+/* The hoptrace CLI: command table, exit codes and output helpers. */
+#ifndef HT_CLI_H
+#define HT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes, stable for scripts (README "CLI"). */
+enum {
+	EXIT_OK = 0,
+	EXIT_REJECTED = 1, /* the thing checked failed verification */
+	EXIT_USAGE = 2,    /* bad command line */
+	EXIT_ERROR = 3,    /* anything else: I/O, unreadable or insecure key files... */
+};
+
+struct cmd {
+	const char *name; /* "ca sign": words the user types */
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+	const char *help;
+};
+
+/* Prints "hoptrace: " and the message to stderr; returns `code`. */
+int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints the usage line of the running command and returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Reads a whole file (at most `max` bytes) or fails with a message. */
+int read_input(const char *path, size_t max, uint8_t **buf, size_t *len);
+
+/*
+ * Writes a public file (mode 0644) atomically, refusing to replace one
+ * unless `force`, or fails with a message.
+ */
+int write_output(const char *path, const uint8_t *data, size_t len, bool force);
+
+/* Parses a decimal uint64 option value; false on anything else. */
+bool parse_u64(const char *s, uint64_t *out);
+
+/*
+ * Record output with a human and a JSON backend: the same calls print
+ * aligned "key  value" lines, or one JSON object made by jansson.
+ */
+struct out;
+struct out *out_new(bool json);
+void out_str(struct out *o, const char *key, const char *val);
+void out_u64(struct out *o, const char *key, uint64_t val);
+void out_bool(struct out *o, const char *key, bool val);
+void out_hex(struct out *o, const char *key, const uint8_t *b, size_t len);
+/* A time in seconds since the epoch: RFC 3339 for people, both in JSON. */
+void out_time(struct out *o, const char *key, uint64_t secs);
+/* A list of strings (JSON array; comma-separated for people). */
+void out_list(struct out *o, const char *key, const char *const *vals, size_t n);
+/* A list of integers. */
+void out_u64_list(struct out *o, const char *key, const uint64_t *vals, size_t n);
+/* Prints and frees. Returns EXIT_OK, or EXIT_ERROR if printing failed. */
+int out_finish(struct out *o);
+
+/* Commands. */
+int cmd_keygen(int argc, char **argv);
+int cmd_ca_init(int argc, char **argv);
+int cmd_ca_sign(int argc, char **argv);
+int cmd_ca_revoke(int argc, char **argv);
+int cmd_cert_show(int argc, char **argv);
+int cmd_cert_verify(int argc, char **argv);
+int cmd_crl_show(int argc, char **argv);
+
+#endif

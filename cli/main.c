@@ -1,0 +1,95 @@
+/*
+ * hoptrace: the operator's command-line tool. Each command is one function
+ * behind the table below; exit codes are in cli.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "hoptrace/keys.h"
+
+static const struct cmd cmds[] = {
+	{"keygen", cmd_keygen, "-o PREFIX [--force]",
+	 "create a provider's signing and Noise keys: PREFIX.key (0600), PREFIX.pub"},
+	{"ca init", cmd_ca_init, "-o PREFIX [--force]",
+	 "create a trust anchor's key pair: PREFIX.key (0600), PREFIX.pub"},
+	{"ca sign", cmd_ca_sign,
+	 "--ca PREFIX --id PROVIDER --pub PREFIX.pub --days N [--role initiator]\n"
+	 "          [--serial N] [--not-before TIME] [--force] -o FILE",
+	 "issue a provider certificate signed by the anchor"},
+	{"ca revoke", cmd_ca_revoke,
+	 "--ca PREFIX --serial N [--serial N...] [--crl EXISTING] [--force] -o CRLFILE",
+	 "issue a revocation list adding serials to an existing one"},
+	{"cert show", cmd_cert_show, "[--json] FILE", "print a certificate's fields"},
+	{"cert verify", cmd_cert_verify,
+	 "--anchor CA.pub [--anchor CA2.pub...] [--crl CRLFILE] [--at TIME]\n"
+	 "          [--role initiator] FILE",
+	 "verify a certificate: anchor, signature, dates, revocation, role"},
+	{"crl show", cmd_crl_show, "[--json] FILE", "print a revocation list"},
+};
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+const struct cmd *current_cmd;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hoptrace COMMAND [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(f, "\nTIME is RFC 3339 (2026-11-29T12:00:00Z) or seconds since the epoch.\n"
+		   "Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 other error.\n"
+		   "'hoptrace COMMAND --help' shows a command's options.\n");
+}
+
+/* Number of argv words `name` matches, or 0. */
+static int match(const char *name, int argc, char **argv)
+{
+	int words = 0;
+	const char *p = name;
+	while (*p) {
+		const char *sp = strchr(p, ' ');
+		size_t n = sp ? (size_t)(sp - p) : strlen(p);
+		if (words >= argc || strlen(argv[words]) != n || strncmp(argv[words], p, n) != 0)
+			return 0;
+		words++;
+		p += n + (sp ? 1 : 0);
+	}
+	return words;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr), EXIT_USAGE;
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help"))
+		return usage(stdout), EXIT_OK;
+	if (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version") ||
+	    !strcmp(argv[1], "version")) {
+		printf("hoptrace %s\n", ht_version());
+		return EXIT_OK;
+	}
+	if (ht_init() != HT_OK)
+		return fail(EXIT_ERROR, "cannot initialise the crypto library");
+
+	for (size_t i = 0; i < NCMDS; i++) {
+		int w = match(cmds[i].name, argc - 1, argv + 1);
+		if (!w)
+			continue;
+		current_cmd = &cmds[i];
+		char **sub = argv + w;
+		int subc = argc - w;
+		for (int k = 1; k < subc; k++) {
+			if (!strcmp(sub[k], "--"))
+				break;
+			if (!strcmp(sub[k], "-h") || !strcmp(sub[k], "--help")) {
+				printf("usage: hoptrace %s %s\n\n%s\n", cmds[i].name, cmds[i].usage,
+				       cmds[i].help);
+				return EXIT_OK;
+			}
+		}
+		return cmds[i].fn(subc, sub);
+	}
+	fprintf(stderr, "hoptrace: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,235 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "hoptrace/err.h"
+#include "hoptrace/fileio.h"
+#include "hoptrace/timefmt.h"
+
+extern const struct cmd *current_cmd;
+
+int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("hoptrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("hoptrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (current_cmd)
+		fprintf(stderr, "usage: hoptrace %s %s\n", current_cmd->name, current_cmd->usage);
+	return EXIT_USAGE;
+}
+
+int read_input(const char *path, size_t max, uint8_t **buf, size_t *len)
+{
+	int rc = ht_file_read(path, max, false, buf, len);
+	if (rc == HT_E_IO)
+		return fail(EXIT_ERROR, "%s: %s", path, strerror(errno));
+	if (rc == HT_E_TOO_LARGE)
+		return fail(EXIT_REJECTED, "%s: %s (more than %zu bytes)", path, ht_strerror(rc),
+			    max);
+	if (rc != HT_OK)
+		return fail(EXIT_ERROR, "%s: %s", path, ht_strerror(rc));
+	return EXIT_OK;
+}
+
+int write_output(const char *path, const uint8_t *data, size_t len, bool force)
+{
+	int rc = ht_file_write(path, data, len, 0644, force);
+	if (rc == HT_E_EXISTS)
+		return fail(EXIT_ERROR, "%s: %s (use --force)", path, ht_strerror(rc));
+	if (rc == HT_E_IO)
+		return fail(EXIT_ERROR, "%s: %s", path, strerror(errno));
+	if (rc != HT_OK)
+		return fail(EXIT_ERROR, "%s: %s", path, ht_strerror(rc));
+	return EXIT_OK;
+}
+
+bool parse_u64(const char *s, uint64_t *out)
+{
+	if (!*s || *s == '-' || *s == '+')
+		return false;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+struct out {
+	bool json;
+	json_t *obj;
+};
+
+struct out *out_new(bool json)
+{
+	struct out *o = calloc(1, sizeof(*o));
+	if (!o)
+		abort();
+	o->json = json;
+	if (json && !(o->obj = json_object()))
+		abort();
+	return o;
+}
+
+static void human(const char *key, const char *val)
+{
+	printf("%-12s %s\n", key, val);
+}
+
+static void put(struct out *o, const char *key, json_t *v)
+{
+	if (!v || json_object_set_new(o->obj, key, v) != 0)
+		abort(); /* jansson fails only on allocation */
+}
+
+void out_str(struct out *o, const char *key, const char *val)
+{
+	if (o->json)
+		put(o, key, json_string(val));
+	else
+		human(key, val);
+}
+
+/* JSON numbers are exact only up to 2^53 - 1 in most readers. */
+#define JSON_SAFE_MAX 9007199254740991ULL
+
+static json_t *json_u64(uint64_t v)
+{
+	if (v <= JSON_SAFE_MAX)
+		return json_integer((json_int_t)v);
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	return json_string(buf);
+}
+
+void out_u64(struct out *o, const char *key, uint64_t val)
+{
+	if (o->json) {
+		put(o, key, json_u64(val));
+	} else {
+		char buf[24];
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val);
+		human(key, buf);
+	}
+}
+
+void out_bool(struct out *o, const char *key, bool val)
+{
+	if (o->json)
+		put(o, key, json_boolean(val));
+	else
+		human(key, val ? "yes" : "no");
+}
+
+void out_hex(struct out *o, const char *key, const uint8_t *b, size_t len)
+{
+	char *hex = malloc(2 * len + 1);
+	if (!hex)
+		abort();
+	for (size_t i = 0; i < len; i++)
+		sprintf(hex + 2 * i, "%02x", b[i]);
+	hex[2 * len] = 0;
+	out_str(o, key, hex);
+	free(hex);
+}
+
+void out_time(struct out *o, const char *key, uint64_t secs)
+{
+	char buf[HT_TIME_STR_MAX];
+	ht_time_format(secs, buf);
+	if (o->json) {
+		put(o, key, json_string(buf));
+		char k2[64];
+		snprintf(k2, sizeof(k2), "%s_unix", key);
+		put(o, k2, json_u64(secs));
+	} else {
+		char line[HT_TIME_STR_MAX + 32];
+		snprintf(line, sizeof(line), "%s (%llu)", buf, (unsigned long long)secs);
+		human(key, line);
+	}
+}
+
+void out_list(struct out *o, const char *key, const char *const *vals, size_t n)
+{
+	if (o->json) {
+		json_t *a = json_array();
+		if (!a)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (json_array_append_new(a, json_string(vals[i])) != 0)
+				abort();
+		put(o, key, a);
+		return;
+	}
+	size_t cap = 1;
+	for (size_t i = 0; i < n; i++)
+		cap += strlen(vals[i]) + 2;
+	char *s = calloc(1, cap + 8);
+	if (!s)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			strcat(s, ", ");
+		strcat(s, vals[i]);
+	}
+	human(key, n ? s : "(none)");
+	free(s);
+}
+
+void out_u64_list(struct out *o, const char *key, const uint64_t *vals, size_t n)
+{
+	if (o->json) {
+		json_t *a = json_array();
+		if (!a)
+			abort();
+		for (size_t i = 0; i < n; i++)
+			if (json_array_append_new(a, json_u64(vals[i])) != 0)
+				abort();
+		put(o, key, a);
+		return;
+	}
+	if (n == 0) {
+		human(key, "(none)");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char buf[24];
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)vals[i]);
+		human(i == 0 ? key : "", buf);
+	}
+}
+
+int out_finish(struct out *o)
+{
+	int rc = EXIT_OK;
+	if (o->json) {
+		if (json_dumpf(o->obj, stdout, JSON_INDENT(2)) != 0)
+			rc = EXIT_ERROR;
+		putchar('\n');
+		json_decref(o->obj);
+	}
+	if (fflush(stdout) != 0)
+		rc = EXIT_ERROR;
+	free(o);
+	return rc;
+}

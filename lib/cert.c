@@ -1,0 +1,196 @@
+#include "hoptrace/cert.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hoptrace/envelope.h"
+#include "hoptrace/v1/cert.pb-c.h"
+#include "wire.h"
+
+struct ht_cert {
+	ht_cert_info info;
+	ht_envelope *env;
+	uint8_t *raw;
+	size_t raw_len;
+};
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+	Hoptrace__V1__Role wire;
+} roles[] = {
+	{HT_ROLE_INITIATOR, "initiator", HOPTRACE__V1__ROLE__ROLE_INITIATOR},
+};
+#define NROLES (sizeof(roles) / sizeof(roles[0]))
+
+const char *ht_role_name(uint32_t role_bit)
+{
+	for (size_t i = 0; i < NROLES; i++)
+		if (roles[i].bit == role_bit)
+			return roles[i].name;
+	return NULL;
+}
+
+uint32_t ht_role_parse(const char *name)
+{
+	for (size_t i = 0; i < NROLES; i++)
+		if (strcmp(roles[i].name, name) == 0)
+			return roles[i].bit;
+	return 0;
+}
+
+static bool alnum(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+bool ht_provider_id_valid(const char *id, size_t len)
+{
+	if (len == 0 || len > HT_PROVIDER_ID_MAX || !alnum(id[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!alnum(id[i]) && id[i] != '.' && id[i] != '_' && id[i] != '-')
+			return false;
+	return true;
+}
+
+/* The structural rules shared by issuing and parsing. */
+static int check_info(const ht_cert_info *info)
+{
+	if (!ht_provider_id_valid(info->provider_id, strnlen(info->provider_id, HT_PROVIDER_ID_MAX + 1)))
+		return HT_E_BAD_PROVIDER_ID;
+	if (info->serial == 0 || info->not_before >= info->not_after)
+		return HT_E_MALFORMED;
+	return HT_OK;
+}
+
+int ht_cert_issue(const ht_cert_info *info, const ht_keys *anchor, uint8_t **out, size_t *out_len)
+{
+	if (!anchor->has_secret || anchor->role != HT_KEYS_ANCHOR)
+		return HT_E_INVAL;
+	int rc = check_info(info);
+	if (rc != HT_OK)
+		return rc == HT_E_MALFORMED ? HT_E_INVAL : rc;
+
+	Hoptrace__V1__Role wire_roles[NROLES];
+	size_t nr = 0;
+	for (size_t i = 0; i < NROLES; i++)
+		if (info->roles & roles[i].bit)
+			wire_roles[nr++] = roles[i].wire;
+	if (info->roles & ~HT_ROLES_KNOWN)
+		return HT_E_INVAL;
+
+	Hoptrace__V1__Certificate c = HOPTRACE__V1__CERTIFICATE__INIT;
+	c.provider_id.data = (uint8_t *)info->provider_id;
+	c.provider_id.len = strlen(info->provider_id);
+	c.sign_key.data = (uint8_t *)info->sign_key;
+	c.sign_key.len = HT_SIGN_PK_LEN;
+	c.noise_key.data = (uint8_t *)info->noise_key;
+	c.noise_key.len = HT_NOISE_KEY_LEN;
+	c.not_before = info->not_before;
+	c.not_after = info->not_after;
+	c.serial = info->serial;
+	c.n_roles = nr;
+	c.roles = wire_roles;
+	c.issuer.data = (uint8_t *)anchor->sign_pk;
+	c.issuer.len = HT_SIGN_PK_LEN;
+
+	uint8_t *body;
+	size_t body_len;
+	if ((rc = ht__pack(&c.base, &body, &body_len)) != HT_OK)
+		return rc;
+	rc = ht_envelope_sign(HT_KIND_CERTIFICATE, body, body_len, anchor->sign_sk, out, out_len);
+	free(body);
+	if (rc == HT_OK && *out_len > HT_CERT_MAX) {
+		free(*out);
+		rc = HT_E_TOO_LARGE;
+	}
+	return rc;
+}
+
+int ht_cert_parse(const uint8_t *buf, size_t len, ht_cert **out)
+{
+	ht_envelope *env;
+	ProtobufCMessage *m;
+	int rc = ht__open_signed(buf, len, HT_CERT_MAX, HT_KIND_CERTIFICATE,
+				 &hoptrace__v1__certificate__descriptor, &env, &m);
+	if (rc != HT_OK)
+		return rc;
+	Hoptrace__V1__Certificate *c = (Hoptrace__V1__Certificate *)m;
+	ht_cert *cert = calloc(1, sizeof(*cert));
+	if (!cert) {
+		rc = HT_E_NOMEM;
+		goto fail;
+	}
+
+	rc = ht__check_critical(m->descriptor, c->critical, c->n_critical);
+	if (rc != HT_OK)
+		goto fail;
+	size_t idlen = c->provider_id.len;
+	if (!ht_provider_id_valid((const char *)c->provider_id.data, idlen)) {
+		rc = HT_E_BAD_PROVIDER_ID;
+		goto fail;
+	}
+	if (c->sign_key.len != HT_SIGN_PK_LEN || c->noise_key.len != HT_NOISE_KEY_LEN ||
+	    c->issuer.len != HT_SIGN_PK_LEN) {
+		rc = HT_E_MALFORMED;
+		goto fail;
+	}
+	ht_cert_info *i = &cert->info;
+	memcpy(i->provider_id, c->provider_id.data, idlen);
+	i->provider_id[idlen] = 0;
+	memcpy(i->sign_key, c->sign_key.data, HT_SIGN_PK_LEN);
+	memcpy(i->noise_key, c->noise_key.data, HT_NOISE_KEY_LEN);
+	memcpy(i->issuer, c->issuer.data, HT_SIGN_PK_LEN);
+	i->not_before = c->not_before;
+	i->not_after = c->not_after;
+	i->serial = c->serial;
+	for (size_t r = 0; r < c->n_roles; r++)
+		for (size_t k = 0; k < NROLES; k++)
+			if ((int)c->roles[r] == (int)roles[k].wire)
+				i->roles |= roles[k].bit;
+	if ((rc = check_info(i)) != HT_OK)
+		goto fail;
+
+	cert->raw = malloc(len);
+	if (!cert->raw) {
+		rc = HT_E_NOMEM;
+		goto fail;
+	}
+	memcpy(cert->raw, buf, len);
+	cert->raw_len = len;
+	cert->env = env;
+	protobuf_c_message_free_unpacked(m, NULL);
+	*out = cert;
+	return HT_OK;
+fail:
+	free(cert);
+	protobuf_c_message_free_unpacked(m, NULL);
+	ht_envelope_free(env);
+	return rc;
+}
+
+const ht_cert_info *ht_cert_get_info(const ht_cert *c)
+{
+	return &c->info;
+}
+
+const uint8_t *ht_cert_encoded(const ht_cert *c, size_t *len)
+{
+	*len = c->raw_len;
+	return c->raw;
+}
+
+int ht_cert_check_signature(const ht_cert *c, const uint8_t anchor_pk[HT_SIGN_PK_LEN])
+{
+	return ht_envelope_verify(c->env, HT_KIND_CERTIFICATE, anchor_pk);
+}
+
+void ht_cert_free(ht_cert *c)
+{
+	if (!c)
+		return;
+	ht_envelope_free(c->env);
+	free(c->raw);
+	free(c);
+}
