@@ -111,7 +111,23 @@ int cmd_crl_show(int argc, char **argv)
 }
 
 /* Why a certificate failed, with the fields that show it. */
-static void explain(const char *file, int rc, const ht_cert_info *i, uint64_t at)
+/* Role bits as "initiator, ..." in `buf`, or "none". */
+static const char *roles_text(uint32_t roles, char buf[HT_TIME_STR_MAX])
+{
+	buf[0] = 0;
+	for (uint32_t bit = 1; bit; bit <<= 1) {
+		const char *n = (roles & bit) ? ht_role_name(bit) : NULL;
+		if (n && strlen(buf) + strlen(n) + 3 < HT_TIME_STR_MAX) {
+			if (buf[0])
+				strcat(buf, ", ");
+			strcat(buf, n);
+		}
+	}
+	return buf[0] ? buf : "none";
+}
+
+static void explain(const char *file, int rc, const ht_cert_info *i, uint64_t at,
+		    uint32_t required)
 {
 	char t1[HT_TIME_STR_MAX], t2[HT_TIME_STR_MAX];
 	ht_time_format(at, t2);
@@ -141,6 +157,11 @@ static void explain(const char *file, int rc, const ht_cert_info *i, uint64_t at
 		     "%s: verification failed: wrong anchor (issued by %02x%02x%02x%02x..., "
 		     "not a given anchor)",
 		     file, i->issuer[0], i->issuer[1], i->issuer[2], i->issuer[3]);
+		break;
+	case HT_E_MISSING_ROLE:
+		fail(EXIT_REJECTED,
+		     "%s: verification failed: missing role (required: %s; the certificate has: %s)",
+		     file, roles_text(required, t1), roles_text(i->roles, t2));
 		break;
 	default:
 		fail(EXIT_REJECTED, "%s: verification failed: %s", file, ht_strerror(rc));
@@ -252,7 +273,7 @@ int cmd_cert_verify(int argc, char **argv)
 		goto out;
 	}
 	if (rc != HT_OK) {
-		explain(file, rc, i, at);
+		explain(file, rc, i, at, roles);
 		ret = EXIT_REJECTED;
 		goto out;
 	}

@@ -1,0 +1,21 @@
+# Regenerates the vectors into OUT and requires them to equal SPEC, file by file.
+file(REMOVE_RECURSE ${OUT})
+file(MAKE_DIRECTORY ${OUT})
+execute_process(COMMAND ${GEN} ${OUT} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "gen_vectors failed: ${rc}")
+endif()
+file(GLOB made RELATIVE ${OUT} ${OUT}/*.json)
+file(GLOB have RELATIVE ${SPEC} ${SPEC}/*.json)
+if(NOT made STREQUAL have)
+  message(FATAL_ERROR "vector files differ: generated [${made}], spec/vectors has [${have}]")
+endif()
+foreach(f ${made})
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/${f} ${SPEC}/${f}
+                  RESULT_VARIABLE diff)
+  if(NOT diff EQUAL 0)
+    message(FATAL_ERROR "spec/vectors/${f} differs from what the code generates now "
+                        "(regenerate with: build/tests/gen_vectors spec/vectors)")
+  endif()
+endforeach()
+message(STATUS "${made}: identical to spec/vectors")

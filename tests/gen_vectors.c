@@ -1,0 +1,390 @@
+/*
+ * Writes the deterministic test vectors in spec/vectors/ (spec/protocol.md,
+ * "Test vectors"): fixed seeds in, exact bytes out. The ctest
+ * "vectors_regenerate" runs this into a scratch folder and requires the
+ * result to equal the committed files byte for byte.
+ *
+ * usage: gen_vectors OUTDIR
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "hoptrace/cert.h"
+#include "hoptrace/crl.h"
+#include "hoptrace/envelope.h"
+#include "hoptrace/keys.h"
+#include "hoptrace/timefmt.h"
+#include "hoptrace/v1/cert.pb-c.h"
+#include "hoptrace/v1/envelope.pb-c.h"
+#include "hoptrace/v1/peer.pb-c.h"
+
+/* 2026-01-01T00:00:00Z and 2027-01-01T00:00:00Z. */
+#define T0 1767225600ULL
+#define T1 1798761600ULL
+#define CERT_SERIAL 1001
+#define CHECK_TIME (T0 + 86400) /* when the vectors are checked */
+
+static void die(const char *what)
+{
+	fprintf(stderr, "gen_vectors: %s\n", what);
+	exit(1);
+}
+
+static void ok(int rc, const char *what)
+{
+	if (rc != HT_OK) {
+		fprintf(stderr, "gen_vectors: %s: %s\n", what, ht_strerror(rc));
+		exit(1);
+	}
+}
+
+/* 32 bytes start, start+1, ... */
+static void ramp(uint8_t *out, size_t n, uint8_t start)
+{
+	for (size_t i = 0; i < n; i++)
+		out[i] = (uint8_t)(start + i);
+}
+
+static json_t *hex(const uint8_t *b, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		die("out of memory");
+	sodium_bin2hex(s, 2 * n + 1, b, n);
+	json_t *j = json_string(s);
+	free(s);
+	return j;
+}
+
+static void set(json_t *o, const char *k, json_t *v)
+{
+	if (!v || json_object_set_new(o, k, v) != 0)
+		die("json");
+}
+
+static void write_json(const char *dir, const char *name, json_t *j)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		die(path);
+	if (json_dumpf(j, f, JSON_INDENT(2)) != 0 || fputc('\n', f) == EOF || fclose(f) != 0)
+		die(path);
+	json_decref(j);
+}
+
+/* The signed parts every envelope vector shows. */
+static void signed_parts(json_t *o, const uint8_t *env, size_t env_len)
+{
+	ht_envelope *e;
+	ok(ht_envelope_parse(env, env_len, &e), "parse envelope");
+	size_t body_len;
+	const uint8_t *body = ht_envelope_body(e, &body_len);
+	const char *domain = ht_kind_domain((ht_kind)ht_envelope_kind(e));
+	size_t dl = strlen(domain);
+	uint8_t *si = malloc(dl + 1 + body_len);
+	if (!si)
+		die("out of memory");
+	memcpy(si, domain, dl);
+	si[dl] = 0;
+	memcpy(si + dl + 1, body, body_len);
+	uint8_t id[HT_MSG_ID_LEN];
+	ok(ht_envelope_id(e, id), "message id");
+
+	set(o, "kind", json_integer(ht_envelope_kind(e)));
+	set(o, "domain", json_string(domain));
+	set(o, "body_hex", hex(body, body_len));
+	set(o, "signing_input_hex", hex(si, dl + 1 + body_len));
+	set(o, "signature_hex", hex(ht_envelope_signature(e), HT_SIG_LEN));
+	set(o, "envelope_hex", hex(env, env_len));
+	set(o, "message_id_hex", hex(id, sizeof(id)));
+	free(si);
+	ht_envelope_free(e);
+}
+
+static json_t *key_json(const ht_keys *k, const uint8_t *sign_seed, const uint8_t *noise_sk)
+{
+	json_t *o = json_object();
+	char *sec, *pub;
+	set(o, "sign_seed_hex", hex(sign_seed, HT_SIGN_SEED_LEN));
+	set(o, "sign_key_hex", hex(k->sign_pk, HT_SIGN_PK_LEN));
+	if (noise_sk) {
+		set(o, "noise_secret_hex", hex(noise_sk, HT_NOISE_KEY_LEN));
+		set(o, "noise_key_hex", hex(k->noise_pk, HT_NOISE_KEY_LEN));
+	}
+	ok(ht_keys_format(k, true, &sec), "format secret");
+	ok(ht_keys_format(k, false, &pub), "format public");
+	set(o, "secret_file", json_string(sec));
+	set(o, "public_file", json_string(pub));
+	free(sec);
+	free(pub);
+	return o;
+}
+
+/* Signs a hand-built Certificate body, for vectors the library refuses to issue. */
+static void sign_cert_body(const Hoptrace__V1__Certificate *c, const ht_keys *anchor,
+			   uint8_t **out, size_t *out_len)
+{
+	size_t n = protobuf_c_message_get_packed_size(&c->base);
+	uint8_t *body = malloc(n);
+	if (!body)
+		die("out of memory");
+	protobuf_c_message_pack(&c->base, body);
+	ok(ht_envelope_sign(HT_KIND_CERTIFICATE, body, n, anchor->sign_sk, out, out_len),
+	   "sign cert body");
+	free(body);
+}
+
+static void add_rejection(json_t *list, const char *name, const char *what, const uint8_t *env,
+			  size_t len, bool with_crl, uint64_t at, uint32_t roles, const char *error)
+{
+	json_t *o = json_object();
+	set(o, "name", json_string(name));
+	set(o, "description", json_string(what));
+	set(o, "certificate_hex", hex(env, len));
+	set(o, "with_revocation_list", json_boolean(with_crl));
+	set(o, "check_time", json_integer((json_int_t)at));
+	json_t *r = json_array();
+	if (roles & HT_ROLE_INITIATOR)
+		json_array_append_new(r, json_string("initiator"));
+	set(o, "required_roles", r);
+	set(o, "expected_error", json_string(error));
+	if (json_array_append_new(list, o) != 0)
+		die("json");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2)
+		die("usage: gen_vectors OUTDIR");
+	const char *dir = argv[1];
+	ok(ht_init(), "init");
+
+	/* Keys. */
+	uint8_t anchor_seed[32], prov_seed[32], prov_noise[32], answer_sk[32];
+	ramp(anchor_seed, 32, 0x00);
+	ramp(prov_seed, 32, 0x20);
+	ramp(prov_noise, 32, 0x40);
+	ramp(answer_sk, 32, 0xb0);
+	ht_keys anchor, prov;
+	ok(ht_keys_from_seeds(&anchor, HT_KEYS_ANCHOR, anchor_seed, NULL), "anchor keys");
+	ok(ht_keys_from_seeds(&prov, HT_KEYS_PROVIDER, prov_seed, prov_noise), "provider keys");
+
+	json_t *keys = json_object();
+	set(keys, "description",
+	    json_string("Fixed seeds and the keys and key files derived from them."));
+	set(keys, "anchor", key_json(&anchor, anchor_seed, NULL));
+	json_t *pj = key_json(&prov, prov_seed, prov_noise);
+	set(pj, "provider_id", json_string("CARRIER-A"));
+	set(keys, "provider", pj);
+	write_json(dir, "keys.json", keys);
+
+	/* Certificate. */
+	ht_cert_info ci = {0};
+	strcpy(ci.provider_id, "CARRIER-A");
+	memcpy(ci.sign_key, prov.sign_pk, 32);
+	memcpy(ci.noise_key, prov.noise_pk, 32);
+	ci.not_before = T0;
+	ci.not_after = T1;
+	ci.serial = CERT_SERIAL;
+	ci.roles = HT_ROLE_INITIATOR;
+	uint8_t *cert;
+	size_t cert_len;
+	ok(ht_cert_issue(&ci, &anchor, &cert, &cert_len), "issue cert");
+	json_t *cj = json_object();
+	set(cj, "description",
+	    json_string("CARRIER-A's certificate, issued by the vector anchor (keys.json)."));
+	json_t *in = json_object();
+	set(in, "provider_id", json_string(ci.provider_id));
+	set(in, "sign_key_hex", hex(ci.sign_key, 32));
+	set(in, "noise_key_hex", hex(ci.noise_key, 32));
+	set(in, "not_before", json_integer(T0));
+	set(in, "not_after", json_integer(T1));
+	set(in, "serial", json_integer(CERT_SERIAL));
+	set(in, "roles", json_pack("[s]", "initiator"));
+	set(in, "issuer_hex", hex(anchor.sign_pk, 32));
+	set(cj, "fields", in);
+	signed_parts(cj, cert, cert_len);
+	set(cj, "check_time", json_integer(CHECK_TIME));
+	set(cj, "expected", json_string("valid without the revocation list, revoked with it"));
+	write_json(dir, "certificate.json", cj);
+
+	/* Revocation list revoking the certificate above among others. */
+	const uint64_t serials[] = {4242, CERT_SERIAL, 7};
+	uint8_t *crl;
+	size_t crl_len;
+	ok(ht_crl_issue(&anchor, 1, T0, serials, 3, &crl, &crl_len), "issue crl");
+	json_t *lj = json_object();
+	set(lj, "description",
+	    json_string("Revocation list number 1 of the vector anchor; serials are given "
+			"unsorted to the issuer and appear sorted in the body."));
+	in = json_object();
+	set(in, "issuer_hex", hex(anchor.sign_pk, 32));
+	set(in, "number", json_integer(1));
+	set(in, "issued_at", json_integer(T0));
+	set(in, "serials", json_pack("[I,I,I]", (json_int_t)7, (json_int_t)CERT_SERIAL,
+				     (json_int_t)4242));
+	set(lj, "fields", in);
+	signed_parts(lj, crl, crl_len);
+	write_json(dir, "revocation-list.json", lj);
+
+	/* A signed peer message: a draft TraceRequest from CARRIER-A. */
+	uint8_t trace_id[16], salt[32], commitment[32], answer_pk[32];
+	ramp(trace_id, 16, 0x60);
+	ramp(salt, 32, 0x70);
+	ramp(commitment, 32, 0x90);
+	if (crypto_scalarmult_base(answer_pk, answer_sk) != 0)
+		die("x25519");
+	Hoptrace__V1__TraceRequest tr = HOPTRACE__V1__TRACE_REQUEST__INIT;
+	tr.trace_id = (ProtobufCBinaryData){sizeof(trace_id), trace_id};
+	tr.initiator_id = (ProtobufCBinaryData){9, (uint8_t *)"CARRIER-A"};
+	tr.initiator_cert = (ProtobufCBinaryData){cert_len, cert};
+	tr.created_ms = T0 * 1000 + 3600000;
+	tr.expires_ms = tr.created_ms + 600000;
+	tr.call_time_ms = T0 * 1000 + 3000000;
+	tr.tolerance_ms = 5000;
+	tr.hop_limit = 8;
+	tr.salt = (ProtobufCBinaryData){sizeof(salt), salt};
+	tr.call_commitment = (ProtobufCBinaryData){sizeof(commitment), commitment};
+	tr.answer_key = (ProtobufCBinaryData){sizeof(answer_pk), answer_pk};
+	size_t trl = protobuf_c_message_get_packed_size(&tr.base);
+	uint8_t *trb = malloc(trl);
+	if (!trb)
+		die("out of memory");
+	protobuf_c_message_pack(&tr.base, trb);
+	uint8_t *tre;
+	size_t tre_len;
+	ok(ht_envelope_sign(HT_KIND_TRACE_REQUEST, trb, trl, prov.sign_sk, &tre, &tre_len),
+	   "sign trace request");
+	json_t *tj = json_object();
+	set(tj, "description",
+	    json_string("A signed message: a DRAFT TraceRequest (fields may change before the "
+			"traceback section is final) signed with CARRIER-A's key. The commitment "
+			"is an opaque placeholder here, not computed from numbers."));
+	in = json_object();
+	set(in, "trace_id_hex", hex(trace_id, 16));
+	set(in, "initiator_id", json_string("CARRIER-A"));
+	set(in, "initiator_cert", json_string("envelope_hex of certificate.json"));
+	set(in, "created_ms", json_integer((json_int_t)tr.created_ms));
+	set(in, "expires_ms", json_integer((json_int_t)tr.expires_ms));
+	set(in, "call_time_ms", json_integer((json_int_t)tr.call_time_ms));
+	set(in, "tolerance_ms", json_integer(tr.tolerance_ms));
+	set(in, "hop_limit", json_integer(tr.hop_limit));
+	set(in, "salt_hex", hex(salt, 32));
+	set(in, "call_commitment_hex", hex(commitment, 32));
+	set(in, "answer_secret_hex", hex(answer_sk, 32));
+	set(in, "answer_key_hex", hex(answer_pk, 32));
+	set(tj, "fields", in);
+	set(tj, "signer_sign_key_hex", hex(prov.sign_pk, 32));
+	signed_parts(tj, tre, tre_len);
+	write_json(dir, "trace-request.json", tj);
+	free(trb);
+	free(tre);
+
+	/* Rejections: certificates a verifier must refuse, and why. */
+	json_t *rej = json_array();
+	uint8_t *b;
+	size_t bl;
+
+	add_rejection(rej, "valid", "Control case: the vector certificate verifies.", cert,
+		      cert_len, false, CHECK_TIME, HT_ROLE_INITIATOR, "ok");
+	add_rejection(rej, "revoked", "Serial 1001 is on revocation-list.json.", cert, cert_len,
+		      true, CHECK_TIME, 0, "revoked");
+	add_rejection(rej, "expired", "Checked at not_after (exclusive).", cert, cert_len, false,
+		      T1, 0, "expired");
+	add_rejection(rej, "not_yet_valid", "Checked one second before not_before.", cert,
+		      cert_len, false, T0 - 1, 0, "not_yet_valid");
+
+	b = malloc(cert_len);
+	if (!b)
+		die("out of memory");
+	memcpy(b, cert, cert_len);
+	b[cert_len - 1] ^= 0x01; /* last octet of the signature */
+	add_rejection(rej, "signature_flipped", "Last signature octet XOR 0x01.", b, cert_len,
+		      false, CHECK_TIME, 0, "bad_signature");
+	memcpy(b, cert, cert_len);
+	b[10] ^= 0x01; /* inside the provider ID within the body */
+	add_rejection(rej, "body_flipped", "Octet 10 (inside the body) XOR 0x01.", b, cert_len,
+		      false, CHECK_TIME, 0, "bad_signature");
+	add_rejection(rej, "truncated", "The envelope without its last octet.", cert,
+		      cert_len - 1, false, CHECK_TIME, 0, "malformed");
+	free(b);
+
+	/* Same certificate body, other anchor: unknown issuer. */
+	uint8_t other_seed[32];
+	ramp(other_seed, 32, 0xe0);
+	ht_keys other;
+	ok(ht_keys_from_seeds(&other, HT_KEYS_ANCHOR, other_seed, NULL), "other anchor");
+	ok(ht_cert_issue(&ci, &other, &b, &bl), "issue other");
+	add_rejection(rej, "wrong_anchor",
+		      "Issued by the anchor with seed e0e1...ff, which is not trusted.", b, bl,
+		      false, CHECK_TIME, 0, "unknown_anchor");
+	free(b);
+
+	ht_cert_info noroles = ci;
+	noroles.roles = 0;
+	ok(ht_cert_issue(&noroles, &anchor, &b, &bl), "issue noroles");
+	add_rejection(rej, "missing_role", "No roles; the initiator role is required.", b, bl,
+		      false, CHECK_TIME, HT_ROLE_INITIATOR, "missing_role");
+	free(b);
+
+	Hoptrace__V1__Certificate hc = HOPTRACE__V1__CERTIFICATE__INIT;
+	Hoptrace__V1__Role role = HOPTRACE__V1__ROLE__ROLE_INITIATOR;
+	uint32_t crit[] = {99};
+	hc.provider_id = (ProtobufCBinaryData){9, (uint8_t *)"CARRIER-A"};
+	hc.sign_key = (ProtobufCBinaryData){32, prov.sign_pk};
+	hc.noise_key = (ProtobufCBinaryData){32, prov.noise_pk};
+	hc.not_before = T0;
+	hc.not_after = T1;
+	hc.serial = CERT_SERIAL;
+	hc.n_roles = 1;
+	hc.roles = &role;
+	hc.issuer = (ProtobufCBinaryData){32, anchor.sign_pk};
+	hc.n_critical = 1;
+	hc.critical = crit;
+	sign_cert_body(&hc, &anchor, &b, &bl);
+	add_rejection(rej, "unknown_critical",
+		      "Lists field 99, which version 1 does not define, as critical.", b, bl, false,
+		      CHECK_TIME, 0, "unsupported_critical");
+	free(b);
+
+	hc.n_critical = 0;
+	hc.provider_id = (ProtobufCBinaryData){10, (uint8_t *)"CARRIER A!"};
+	sign_cert_body(&hc, &anchor, &b, &bl);
+	add_rejection(rej, "bad_provider_id", "Provider ID \"CARRIER A!\" has a space and '!'.",
+		      b, bl, false, CHECK_TIME, 0, "bad_provider_id");
+	free(b);
+
+	hc.provider_id = (ProtobufCBinaryData){9, (uint8_t *)"CARRIER-A"};
+	hc.serial = 0;
+	sign_cert_body(&hc, &anchor, &b, &bl);
+	add_rejection(rej, "zero_serial", "Serial 0 is not allowed.", b, bl, false, CHECK_TIME,
+		      0, "malformed");
+	free(b);
+
+	/* The revocation list's envelope presented as a certificate. */
+	add_rejection(rej, "wrong_kind", "A revocation-list envelope offered as a certificate.",
+		      crl, crl_len, false, CHECK_TIME, 0, "wrong_kind");
+
+	json_t *rj = json_object();
+	set(rj, "description",
+	    json_string("Certificates to verify with the anchor of keys.json as the only "
+			"trusted anchor, at check_time (seconds), with revocation-list.json "
+			"when with_revocation_list is true, requiring required_roles. "
+			"expected_error is the error token of spec/protocol.md (\"ok\" when the "
+			"certificate must verify)."));
+	set(rj, "anchor_sign_key_hex", hex(anchor.sign_pk, 32));
+	set(rj, "vectors", rej);
+	write_json(dir, "rejections.json", rj);
+
+	free(cert);
+	free(crl);
+	ht_keys_wipe(&anchor);
+	ht_keys_wipe(&prov);
+	return 0;
+}
