@@ -126,16 +126,16 @@ static const char *roles_text(uint32_t roles, char buf[HT_TIME_STR_MAX])
 	return buf[0] ? buf : "none";
 }
 
-static void explain(const char *file, int rc, const ht_cert_info *i, uint64_t at,
-		    uint32_t required)
+static void explain(const char *file, int rc, const ht_cert_info *i, uint64_t at, uint32_t required)
 {
 	char t1[HT_TIME_STR_MAX], t2[HT_TIME_STR_MAX];
 	ht_time_format(at, t2);
 	switch (rc) {
 	case HT_E_EXPIRED:
 		ht_time_format(i->not_after, t1);
-		fail(EXIT_REJECTED, "%s: verification failed: expired (not after %s, checked at %s)",
-		     file, t1, t2);
+		fail(EXIT_REJECTED,
+		     "%s: verification failed: expired (not after %s, checked at %s)", file, t1,
+		     t2);
 		break;
 	case HT_E_NOT_YET_VALID:
 		ht_time_format(i->not_before, t1);
@@ -160,7 +160,8 @@ static void explain(const char *file, int rc, const ht_cert_info *i, uint64_t at
 		break;
 	case HT_E_MISSING_ROLE:
 		fail(EXIT_REJECTED,
-		     "%s: verification failed: missing role (required: %s; the certificate has: %s)",
+		     "%s: verification failed: missing role (required: %s; the certificate has: "
+		     "%s)",
 		     file, roles_text(required, t1), roles_text(i->roles, t2));
 		break;
 	default:
@@ -171,12 +172,9 @@ static void explain(const char *file, int rc, const ht_cert_info *i, uint64_t at
 int cmd_cert_verify(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"anchor", required_argument, NULL, 'a'},
-		{"crl", required_argument, NULL, 'l'},
-		{"at", required_argument, NULL, 't'},
-		{"role", required_argument, NULL, 'r'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
+		{"anchor", required_argument, NULL, 'a'}, {"crl", required_argument, NULL, 'l'},
+		{"at", required_argument, NULL, 't'},     {"role", required_argument, NULL, 'r'},
+		{"json", no_argument, NULL, 'j'},         {NULL, 0, NULL, 0},
 	};
 	const char *crl_path = NULL;
 	uint64_t at = ht_time_now();

@@ -195,12 +195,9 @@ int cmd_ca_sign(int argc, char **argv)
 int cmd_ca_revoke(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"ca", required_argument, NULL, 'c'},
-		{"serial", required_argument, NULL, 's'},
-		{"crl", required_argument, NULL, 'l'},
-		{"out", required_argument, NULL, 'o'},
-		{"force", no_argument, NULL, 'f'},
-		{NULL, 0, NULL, 0},
+		{"ca", required_argument, NULL, 'c'},  {"serial", required_argument, NULL, 's'},
+		{"crl", required_argument, NULL, 'l'}, {"out", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, 'f'},     {NULL, 0, NULL, 0},
 	};
 	const char *ca = NULL, *existing = NULL, *out = NULL;
 	uint64_t *serials = NULL;

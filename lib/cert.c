@@ -57,7 +57,8 @@ bool ht_provider_id_valid(const char *id, size_t len)
 /* The structural rules shared by issuing and parsing. */
 static int check_info(const ht_cert_info *info)
 {
-	if (!ht_provider_id_valid(info->provider_id, strnlen(info->provider_id, HT_PROVIDER_ID_MAX + 1)))
+	if (!ht_provider_id_valid(info->provider_id,
+				  strnlen(info->provider_id, HT_PROVIDER_ID_MAX + 1)))
 		return HT_E_BAD_PROVIDER_ID;
 	if (info->serial == 0 || info->not_before >= info->not_after)
 		return HT_E_MALFORMED;

@@ -77,7 +77,8 @@ int ht_envelope_sign(ht_kind kind, const uint8_t *body, size_t body_len,
 int ht_envelope_parse(const uint8_t *buf, size_t len, ht_envelope **out)
 {
 	ProtobufCMessage *m;
-	int rc = ht__unpack(&hoptrace__v1__signed_envelope__descriptor, buf, len, HT_ENVELOPE_MAX, &m);
+	int rc = ht__unpack(&hoptrace__v1__signed_envelope__descriptor, buf, len, HT_ENVELOPE_MAX,
+			    &m);
 	if (rc != HT_OK)
 		return rc;
 	Hoptrace__V1__SignedEnvelope *msg = (Hoptrace__V1__SignedEnvelope *)m;

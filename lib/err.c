@@ -17,19 +17,16 @@ static const struct errdesc errs[] = {
 	[-HT_E_TOO_LARGE] = {"too_large", "data exceeds the protocol's size limit"},
 	[-HT_E_BAD_SIGNATURE] = {"bad_signature",
 				 "signature does not verify (tampered or wrong key)"},
-	[-HT_E_UNKNOWN_ANCHOR] = {"unknown_anchor",
-				  "issued by a key that is not a trusted anchor"},
+	[-HT_E_UNKNOWN_ANCHOR] = {"unknown_anchor", "issued by a key that is not a trusted anchor"},
 	[-HT_E_NOT_YET_VALID] = {"not_yet_valid", "certificate is not yet valid"},
 	[-HT_E_EXPIRED] = {"expired", "certificate has expired"},
 	[-HT_E_REVOKED] = {"revoked", "certificate has been revoked"},
-	[-HT_E_MISSING_ROLE] = {"missing_role",
-				"certificate lacks a required role"},
+	[-HT_E_MISSING_ROLE] = {"missing_role", "certificate lacks a required role"},
 	[-HT_E_BAD_PROVIDER_ID] = {"bad_provider_id",
 				   "invalid provider ID (1-32 chars of A-Z a-z 0-9 . _ -, "
 				   "starting with a letter or digit)"},
-	[-HT_E_KEY_PERMS] = {"key_permissions",
-			     "secret key file is accessible by group or others "
-			     "(chmod 600 it)"},
+	[-HT_E_KEY_PERMS] = {"key_permissions", "secret key file is accessible by group or others "
+						"(chmod 600 it)"},
 	[-HT_E_WRONG_KIND] = {"wrong_kind", "signed message is of another kind"},
 	[-HT_E_UNSUPPORTED_CRITICAL] = {"unsupported_critical",
 					"message marks a field critical that this "

@@ -25,11 +25,11 @@ const char *ht_version(void)
 }
 
 /* Key-file vocabulary: spec/protocol.md, "Key files". */
-#define KF_MAGIC "hoptrace-key v1 "
-#define KF_SIGN_SEED "sign-seed"
+#define KF_MAGIC        "hoptrace-key v1 "
+#define KF_SIGN_SEED    "sign-seed"
 #define KF_NOISE_SECRET "noise-secret"
-#define KF_SIGN_KEY "sign-key"
-#define KF_NOISE_KEY "noise-key"
+#define KF_SIGN_KEY     "sign-key"
+#define KF_NOISE_KEY    "noise-key"
 
 static const char *type_name(ht_key_role role, bool secret)
 {
@@ -178,7 +178,8 @@ int ht_keys_parse(const char *text, size_t len, ht_keys *out)
 				{"anchor-public", HT_KEYS_ANCHOR, false},
 			};
 			for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-				if (strlen(types[i].name) == tl && memcmp(types[i].name, t, tl) == 0) {
+				if (strlen(types[i].name) == tl &&
+				    memcmp(types[i].name, t, tl) == 0) {
 					role = types[i].role;
 					secret = types[i].secret;
 					have_header = true;

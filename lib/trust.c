@@ -69,8 +69,7 @@ int ht_trust_add_crl(ht_trust *t, ht_crl *crl)
 	return HT_OK;
 }
 
-int ht_trust_verify_cert(const ht_trust *t, const ht_cert *c, uint64_t now,
-			 uint32_t required_roles)
+int ht_trust_verify_cert(const ht_trust *t, const ht_cert *c, uint64_t now, uint32_t required_roles)
 {
 	const ht_cert_info *ci = ht_cert_get_info(c);
 	const struct anchor *a = find(t, ci->issuer);

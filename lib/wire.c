@@ -9,7 +9,8 @@ int ht__unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *buf, size_
 		return HT_E_TOO_LARGE;
 	if (!buf && len > 0)
 		return HT_E_INVAL;
-	ProtobufCMessage *m = protobuf_c_message_unpack(desc, NULL, len, buf ? buf : (const uint8_t *)"");
+	ProtobufCMessage *m =
+		protobuf_c_message_unpack(desc, NULL, len, buf ? buf : (const uint8_t *)"");
 	if (!m)
 		return HT_E_MALFORMED;
 	*out = m;

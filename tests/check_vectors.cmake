@@ -15,7 +15,7 @@ foreach(f ${made})
                   RESULT_VARIABLE diff)
   if(NOT diff EQUAL 0)
     message(FATAL_ERROR "spec/vectors/${f} differs from what the code generates now "
-                        "(regenerate with: build/tests/gen_vectors spec/vectors)")
+                        "(regenerate with: build/bin/gen_vectors spec/vectors)")
   endif()
 endforeach()
 message(STATUS "${made}: identical to spec/vectors")

@@ -23,10 +23,10 @@
 #include "hoptrace/v1/peer.pb-c.h"
 
 /* 2026-01-01T00:00:00Z and 2027-01-01T00:00:00Z. */
-#define T0 1767225600ULL
-#define T1 1798761600ULL
+#define T0          1767225600ULL
+#define T1          1798761600ULL
 #define CERT_SERIAL 1001
-#define CHECK_TIME (T0 + 86400) /* when the vectors are checked */
+#define CHECK_TIME  (T0 + 86400) /* when the vectors are checked */
 
 static void die(const char *what)
 {
@@ -127,8 +127,8 @@ static json_t *key_json(const ht_keys *k, const uint8_t *sign_seed, const uint8_
 }
 
 /* Signs a hand-built Certificate body, for vectors the library refuses to issue. */
-static void sign_cert_body(const Hoptrace__V1__Certificate *c, const ht_keys *anchor,
-			   uint8_t **out, size_t *out_len)
+static void sign_cert_body(const Hoptrace__V1__Certificate *c, const ht_keys *anchor, uint8_t **out,
+			   size_t *out_len)
 {
 	size_t n = protobuf_c_message_get_packed_size(&c->base);
 	uint8_t *body = malloc(n);
@@ -227,8 +227,8 @@ int main(int argc, char **argv)
 	set(in, "issuer_hex", hex(anchor.sign_pk, 32));
 	set(in, "number", json_integer(1));
 	set(in, "issued_at", json_integer(T0));
-	set(in, "serials", json_pack("[I,I,I]", (json_int_t)7, (json_int_t)CERT_SERIAL,
-				     (json_int_t)4242));
+	set(in, "serials",
+	    json_pack("[I,I,I]", (json_int_t)7, (json_int_t)CERT_SERIAL, (json_int_t)4242));
 	set(lj, "fields", in);
 	signed_parts(lj, crl, crl_len);
 	write_json(dir, "revocation-list.json", lj);
@@ -297,8 +297,8 @@ int main(int argc, char **argv)
 		      true, CHECK_TIME, 0, "revoked");
 	add_rejection(rej, "expired", "Checked at not_after (exclusive).", cert, cert_len, false,
 		      T1, 0, "expired");
-	add_rejection(rej, "not_yet_valid", "Checked one second before not_before.", cert,
-		      cert_len, false, T0 - 1, 0, "not_yet_valid");
+	add_rejection(rej, "not_yet_valid", "Checked one second before not_before.", cert, cert_len,
+		      false, T0 - 1, 0, "not_yet_valid");
 
 	b = malloc(cert_len);
 	if (!b)
@@ -311,8 +311,8 @@ int main(int argc, char **argv)
 	b[10] ^= 0x01; /* inside the provider ID within the body */
 	add_rejection(rej, "body_flipped", "Octet 10 (inside the body) XOR 0x01.", b, cert_len,
 		      false, CHECK_TIME, 0, "bad_signature");
-	add_rejection(rej, "truncated", "The envelope without its last octet.", cert,
-		      cert_len - 1, false, CHECK_TIME, 0, "malformed");
+	add_rejection(rej, "truncated", "The envelope without its last octet.", cert, cert_len - 1,
+		      false, CHECK_TIME, 0, "malformed");
 	free(b);
 
 	/* Same certificate body, other anchor: unknown issuer. */
@@ -356,15 +356,15 @@ int main(int argc, char **argv)
 	hc.n_critical = 0;
 	hc.provider_id = (ProtobufCBinaryData){10, (uint8_t *)"CARRIER A!"};
 	sign_cert_body(&hc, &anchor, &b, &bl);
-	add_rejection(rej, "bad_provider_id", "Provider ID \"CARRIER A!\" has a space and '!'.",
-		      b, bl, false, CHECK_TIME, 0, "bad_provider_id");
+	add_rejection(rej, "bad_provider_id", "Provider ID \"CARRIER A!\" has a space and '!'.", b,
+		      bl, false, CHECK_TIME, 0, "bad_provider_id");
 	free(b);
 
 	hc.provider_id = (ProtobufCBinaryData){9, (uint8_t *)"CARRIER-A"};
 	hc.serial = 0;
 	sign_cert_body(&hc, &anchor, &b, &bl);
-	add_rejection(rej, "zero_serial", "Serial 0 is not allowed.", b, bl, false, CHECK_TIME,
-		      0, "malformed");
+	add_rejection(rej, "zero_serial", "Serial 0 is not allowed.", b, bl, false, CHECK_TIME, 0,
+		      "malformed");
 	free(b);
 
 	/* The revocation list's envelope presented as a certificate. */

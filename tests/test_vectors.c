@@ -250,8 +250,8 @@ static void test_rejections(void **state)
 		uint32_t roles = 0;
 		size_t ri;
 		json_t *role;
-		json_array_foreach(json_object_get(r, "required_roles"), ri, role)
-			roles |= ht_role_parse(json_string_value(role));
+		json_array_foreach(json_object_get(r, "required_roles"), ri, role) roles |=
+			ht_role_parse(json_string_value(role));
 
 		size_t len;
 		uint8_t *b = unhex(r, "certificate_hex", &len);
@@ -259,7 +259,8 @@ static void test_rejections(void **state)
 		int rc = ht_cert_parse(b, len, &c);
 		if (rc == HT_OK)
 			rc = ht_trust_verify_cert(
-				t, c, (uint64_t)json_integer_value(json_object_get(r, "check_time")),
+				t, c,
+				(uint64_t)json_integer_value(json_object_get(r, "check_time")),
 				roles);
 		const char *want = str(r, "expected_error");
 		if (strcmp(ht_errname(rc), want) != 0)

@@ -20,7 +20,7 @@
 
 /* Role bits; the wire carries role numbers (bit n-1 for role n). */
 #define HT_ROLE_INITIATOR 0x1u
-#define HT_ROLES_KNOWN HT_ROLE_INITIATOR
+#define HT_ROLES_KNOWN    HT_ROLE_INITIATOR
 
 typedef struct ht_cert_info {
 	char provider_id[HT_PROVIDER_ID_MAX + 1];

@@ -14,25 +14,25 @@
  */
 typedef enum ht_err {
 	HT_OK = 0,
-	HT_E_NOMEM = -1,              /* out of memory */
-	HT_E_INVAL = -2,              /* invalid argument */
-	HT_E_IO = -3,                 /* file or system error (see errno) */
-	HT_E_MALFORMED = -4,          /* bytes or text do not parse */
-	HT_E_TOO_LARGE = -5,          /* input exceeds a protocol bound */
-	HT_E_BAD_SIGNATURE = -6,      /* signature does not verify */
-	HT_E_UNKNOWN_ANCHOR = -7,     /* issuer is not a trusted anchor */
-	HT_E_NOT_YET_VALID = -8,      /* certificate validity starts later */
-	HT_E_EXPIRED = -9,            /* certificate validity has ended */
-	HT_E_REVOKED = -10,           /* certificate serial is revoked */
-	HT_E_MISSING_ROLE = -11,      /* certificate lacks a required role */
-	HT_E_BAD_PROVIDER_ID = -12,   /* provider ID charset or length */
-	HT_E_KEY_PERMS = -13,         /* secret key file readable by others */
-	HT_E_WRONG_KIND = -14,        /* signed message of another kind */
+	HT_E_NOMEM = -1,                 /* out of memory */
+	HT_E_INVAL = -2,                 /* invalid argument */
+	HT_E_IO = -3,                    /* file or system error (see errno) */
+	HT_E_MALFORMED = -4,             /* bytes or text do not parse */
+	HT_E_TOO_LARGE = -5,             /* input exceeds a protocol bound */
+	HT_E_BAD_SIGNATURE = -6,         /* signature does not verify */
+	HT_E_UNKNOWN_ANCHOR = -7,        /* issuer is not a trusted anchor */
+	HT_E_NOT_YET_VALID = -8,         /* certificate validity starts later */
+	HT_E_EXPIRED = -9,               /* certificate validity has ended */
+	HT_E_REVOKED = -10,              /* certificate serial is revoked */
+	HT_E_MISSING_ROLE = -11,         /* certificate lacks a required role */
+	HT_E_BAD_PROVIDER_ID = -12,      /* provider ID charset or length */
+	HT_E_KEY_PERMS = -13,            /* secret key file readable by others */
+	HT_E_WRONG_KIND = -14,           /* signed message of another kind */
 	HT_E_UNSUPPORTED_CRITICAL = -15, /* critical field we do not know */
-	HT_E_EXISTS = -16,            /* refusing to overwrite a file */
-	HT_E_STALE = -17,             /* older than what we already hold */
-	HT_E_CRYPTO = -18,            /* crypto library failure */
-	HT_E_WRONG_KEY_TYPE = -19,    /* key file of another type */
+	HT_E_EXISTS = -16,               /* refusing to overwrite a file */
+	HT_E_STALE = -17,                /* older than what we already hold */
+	HT_E_CRYPTO = -18,               /* crypto library failure */
+	HT_E_WRONG_KEY_TYPE = -19,       /* key file of another type */
 } ht_err;
 
 /* Longest code in the enum; tests iterate up to it. */

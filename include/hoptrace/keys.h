@@ -15,10 +15,10 @@
 
 #include "hoptrace/err.h"
 
-#define HT_SIGN_PK_LEN 32
+#define HT_SIGN_PK_LEN   32
 #define HT_SIGN_SEED_LEN 32
-#define HT_SIGN_SK_LEN 64 /* libsodium form: seed || public key */
-#define HT_SIG_LEN 64
+#define HT_SIGN_SK_LEN   64 /* libsodium form: seed || public key */
+#define HT_SIG_LEN       64
 #define HT_NOISE_KEY_LEN 32
 
 /* Longest key file accepted, in bytes. */
