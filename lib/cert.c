@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "hoptrace/envelope.h"
 #include "hoptrace/v1/cert.pb-c.h"
 #include "wire.h"
@@ -54,6 +56,20 @@ bool ht_provider_id_valid(const char *id, size_t len)
 	return true;
 }
 
+/*
+ * Keys a certificate may bind: an Ed25519 key that is a canonical point of
+ * the prime-order subgroup, and an X25519 key that is not of small order
+ * (a small-order key would make every Diffie-Hellman result predictable).
+ */
+static bool usable_keys(const ht_cert_info *info)
+{
+	static const uint8_t probe[32] = {1};
+	uint8_t out[32];
+	if (!crypto_core_ed25519_is_valid_point(info->sign_key))
+		return false;
+	return crypto_scalarmult(out, probe, info->noise_key) == 0;
+}
+
 /* The structural rules shared by issuing and parsing. */
 static int check_info(const ht_cert_info *info)
 {
@@ -62,6 +78,8 @@ static int check_info(const ht_cert_info *info)
 		return HT_E_BAD_PROVIDER_ID;
 	if (info->serial == 0 || info->not_before >= info->not_after)
 		return HT_E_MALFORMED;
+	if (!usable_keys(info))
+		return HT_E_WEAK_KEY;
 	return HT_OK;
 }
 

@@ -23,6 +23,7 @@ int ht_crl_issue(const ht_keys *anchor, uint64_t number, uint64_t issued_at,
 {
 	if (!anchor->has_secret || anchor->role != HT_KEYS_ANCHOR || number == 0)
 		return HT_E_INVAL;
+	/* Each serial takes at least one octet: more can never fit. */
 	if (n > HT_CRL_MAX)
 		return HT_E_TOO_LARGE;
 	uint64_t *s = malloc((n ? n : 1) * sizeof(*s));

@@ -25,8 +25,8 @@ static const struct errdesc errs[] = {
 	[-HT_E_BAD_PROVIDER_ID] = {"bad_provider_id",
 				   "invalid provider ID (1-32 chars of A-Z a-z 0-9 . _ -, "
 				   "starting with a letter or digit)"},
-	[-HT_E_KEY_PERMS] = {"key_permissions", "secret key file is accessible by group or others "
-						"(chmod 600 it)"},
+	[-HT_E_KEY_PERMS] = {"key_permissions", "secret key file is accessible by group or others, "
+						"or owned by another user (chmod 600 it)"},
 	[-HT_E_WRONG_KIND] = {"wrong_kind", "signed message is of another kind"},
 	[-HT_E_UNSUPPORTED_CRITICAL] = {"unsupported_critical",
 					"message marks a field critical that this "
@@ -35,6 +35,7 @@ static const struct errdesc errs[] = {
 	[-HT_E_STALE] = {"stale", "older than the one already held"},
 	[-HT_E_CRYPTO] = {"crypto", "cryptographic library failure"},
 	[-HT_E_WRONG_KEY_TYPE] = {"wrong_key_type", "key file is of another type"},
+	[-HT_E_WEAK_KEY] = {"weak_key", "public key is invalid or of small order"},
 };
 
 static const struct errdesc *lookup(int err)

@@ -13,7 +13,12 @@
 
 int ht_file_read(const char *path, size_t max, bool secret, uint8_t **buf, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK so that opening a FIFO with no writer cannot hang us before
+	 * the regular-file check below refuses it; reads of regular files never
+	 * block, so it changes nothing else.
+	 */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return HT_E_IO;
 
@@ -27,7 +32,9 @@ int ht_file_read(const char *path, size_t max, bool secret, uint8_t **buf, size_
 		errno = EINVAL;
 		return HT_E_IO;
 	}
-	if (secret && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+	/* A secret must be ours (or root's) and closed to everyone else. */
+	if (secret && ((st.st_mode & (S_IRWXG | S_IRWXO)) ||
+		       (st.st_uid != geteuid() && st.st_uid != 0))) {
 		close(fd);
 		return HT_E_KEY_PERMS;
 	}

@@ -107,7 +107,8 @@ int ht_time_parse_rfc3339(const char *s, size_t len, uint64_t *ms_out)
 	if (sec == 60) /* a leap second is read as the next second's start */
 		sec = 59, ms = 999;
 	int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - offset;
-	if (t < 0)
+	/* RFC 3339 ends at 9999-12-31T23:59:59Z; an offset must not carry past it. */
+	if (t < 0 || t > 253402300799)
 		return HT_E_MALFORMED;
 	*ms_out = (uint64_t)t * 1000 + ms;
 	return HT_OK;

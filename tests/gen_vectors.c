@@ -367,6 +367,41 @@ int main(int argc, char **argv)
 		      "malformed");
 	free(b);
 
+	hc.serial = CERT_SERIAL;
+	uint8_t zero[32] = {0}, identity[32] = {1};
+	hc.noise_key = (ProtobufCBinaryData){32, zero};
+	sign_cert_body(&hc, &anchor, &b, &bl);
+	add_rejection(rej, "weak_noise_key",
+		      "noise_key is 32 zero octets, an X25519 point of small order.", b, bl, false,
+		      CHECK_TIME, 0, "weak_key");
+	free(b);
+	hc.noise_key = (ProtobufCBinaryData){32, prov.noise_pk};
+	hc.sign_key = (ProtobufCBinaryData){32, identity};
+	sign_cert_body(&hc, &anchor, &b, &bl);
+	add_rejection(rej, "weak_sign_key",
+		      "sign_key 0100...00 is the Ed25519 identity point (small order).", b, bl,
+		      false, CHECK_TIME, 0, "weak_key");
+	free(b);
+
+	/* S + L: the same signature with a non-canonical S must not verify. */
+	static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
+				      0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+				      [31] = 0x10};
+	b = malloc(cert_len);
+	if (!b)
+		die("out of memory");
+	memcpy(b, cert, cert_len);
+	unsigned carry = 0;
+	for (size_t i = 0; i < 32; i++) { /* S is the envelope's last 32 octets */
+		unsigned v = b[cert_len - 32 + i] + L[i] + carry;
+		b[cert_len - 32 + i] = (uint8_t)v;
+		carry = v >> 8;
+	}
+	add_rejection(rej, "signature_noncanonical_s",
+		      "The valid signature with L added to S (little-endian): S >= L.", b,
+		      cert_len, false, CHECK_TIME, 0, "bad_signature");
+	free(b);
+
 	/* The revocation list's envelope presented as a certificate. */
 	add_rejection(rej, "wrong_kind", "A revocation-list envelope offered as a certificate.",
 		      crl, crl_len, false, CHECK_TIME, 0, "wrong_kind");

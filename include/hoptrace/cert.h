@@ -51,8 +51,9 @@ int ht_cert_issue(const ht_cert_info *info, const ht_keys *anchor, uint8_t **out
 
 /*
  * Parses an encoded certificate envelope and checks its structure: size,
- * kind, provider ID, key lengths, non-zero serial, not_before < not_after,
- * critical fields. Does not check the signature or any dates.
+ * kind, critical fields, provider ID, key lengths, non-zero serial,
+ * not_before < not_after, usable keys (HT_E_WEAK_KEY). Does not check the
+ * signature or any dates.
  */
 int ht_cert_parse(const uint8_t *buf, size_t len, ht_cert **out) HT_WUR;
 

@@ -33,10 +33,11 @@ typedef enum ht_err {
 	HT_E_STALE = -17,                /* older than what we already hold */
 	HT_E_CRYPTO = -18,               /* crypto library failure */
 	HT_E_WRONG_KEY_TYPE = -19,       /* key file of another type */
+	HT_E_WEAK_KEY = -20,             /* public key of small order or off the curve */
 } ht_err;
 
 /* Longest code in the enum; tests iterate up to it. */
-#define HT_E_LAST HT_E_WRONG_KEY_TYPE
+#define HT_E_LAST HT_E_WEAK_KEY
 
 /*
  * A sentence describing `err`, for people. Never NULL; unknown codes get a

@@ -13,7 +13,8 @@
  * Reads a whole regular file of at most `max` bytes into a malloc'd buffer
  * (NUL-terminated for convenience, the NUL not counted in *len). When
  * `secret` is true, refuses a file whose mode grants group or others any
- * access (HT_E_KEY_PERMS). Larger files fail with HT_E_TOO_LARGE; system
+ * access, or that is owned by someone other than the effective user or root
+ * (HT_E_KEY_PERMS). Larger files fail with HT_E_TOO_LARGE; system
  * errors with HT_E_IO and errno set.
  */
 int ht_file_read(const char *path, size_t max, bool secret, uint8_t **buf, size_t *len) HT_WUR;

@@ -70,8 +70,9 @@ int ht_keys_format(const ht_keys *k, bool secret, char **out) HT_WUR;
 
 /*
  * Parses key-file text of either kind (secret or public, provider or anchor).
- * Checks the header, every field's length and that the public keys in a
- * secret file, if present, match the secrets. Does not check permissions.
+ * Checks the header, that exactly the type's fields are present, once each,
+ * as 64 hex digits. Public keys are derived from a secret file, never read
+ * from it. Does not check permissions.
  */
 int ht_keys_parse(const char *text, size_t len, ht_keys *out) HT_WUR;
 
