@@ -38,7 +38,6 @@ static int load_cert(const char *path, ht_cert **out)
 {
 	uint8_t *buf;
 	size_t len;
-	/* Read a little past the bound so oversize is named, not truncated. */
 	int ret = read_input(path, HT_CERT_MAX, &buf, &len);
 	if (ret != EXIT_OK)
 		return ret;

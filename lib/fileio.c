@@ -33,8 +33,8 @@ int ht_file_read(const char *path, size_t max, bool secret, uint8_t **buf, size_
 		return HT_E_IO;
 	}
 	/* A secret must be ours (or root's) and closed to everyone else. */
-	if (secret && ((st.st_mode & (S_IRWXG | S_IRWXO)) ||
-		       (st.st_uid != geteuid() && st.st_uid != 0))) {
+	if (secret &&
+	    ((st.st_mode & (S_IRWXG | S_IRWXO)) || (st.st_uid != geteuid() && st.st_uid != 0))) {
 		close(fd);
 		return HT_E_KEY_PERMS;
 	}

@@ -254,6 +254,8 @@ int ht_keys_write(const ht_keys *k, const char *prefix, bool force)
 	if ((rc = ht_file_write(kpath, ktext, strlen(ktext), 0600, force)) != HT_OK)
 		goto out;
 	rc = ht_file_write(ppath, ptext, strlen(ptext), 0644, force);
+	if (rc != HT_OK && !force)
+		unlink(kpath); /* no secret half without its public half */
 out:
 	if (ktext) {
 		sodium_memzero(ktext, strlen(ktext));

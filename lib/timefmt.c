@@ -104,7 +104,7 @@ int ht_time_parse_rfc3339(const char *s, size_t len, uint64_t *ms_out)
 	unsigned dim = mdays[M - 1] + (M == 2 && leap(Y));
 	if (D > dim)
 		return HT_E_MALFORMED;
-	if (sec == 60) /* a leap second is read as the next second's start */
+	if (sec == 60) /* a leap second: the last instant of that minute */
 		sec = 59, ms = 999;
 	int64_t t = days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec - offset;
 	/* RFC 3339 ends at 9999-12-31T23:59:59Z; an offset must not carry past it. */

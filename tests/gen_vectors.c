@@ -384,9 +384,8 @@ int main(int argc, char **argv)
 	free(b);
 
 	/* S + L: the same signature with a non-canonical S must not verify. */
-	static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,
-				      0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-				      [31] = 0x10};
+	static const uint8_t L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58,       0xd6,
+				      0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, [31] = 0x10};
 	b = malloc(cert_len);
 	if (!b)
 		die("out of memory");
@@ -398,8 +397,8 @@ int main(int argc, char **argv)
 		carry = v >> 8;
 	}
 	add_rejection(rej, "signature_noncanonical_s",
-		      "The valid signature with L added to S (little-endian): S >= L.", b,
-		      cert_len, false, CHECK_TIME, 0, "bad_signature");
+		      "The valid signature with L added to S (little-endian): S >= L.", b, cert_len,
+		      false, CHECK_TIME, 0, "bad_signature");
 	free(b);
 
 	/* The revocation list's envelope presented as a certificate. */

@@ -11,11 +11,6 @@
 
 #include <sodium.h>
 
-void tu_init(void)
-{
-	assert_int_equal(ht_init(), HT_OK);
-}
-
 char *tu_mkdtemp(void)
 {
 	const char *base = getenv("TMPDIR");

@@ -31,9 +31,6 @@
 #define TU_NOT_AFTER  1798761600ULL
 #define TU_MID        1780000000ULL /* a time inside the window */
 
-/* Calls ht_init() and asserts it worked; every test main starts with it. */
-void tu_init(void);
-
 /* A fresh directory under $TMPDIR (or /tmp); malloc'd path. */
 char *tu_mkdtemp(void);
 

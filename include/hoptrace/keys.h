@@ -84,7 +84,8 @@ int ht_keys_write(const ht_keys *k, const char *prefix, bool force) HT_WUR;
 
 /*
  * Loads a secret key file of `role`. Refuses (HT_E_KEY_PERMS) a file that
- * group or others may read or write, and anything that is not a regular file.
+ * group or others may access or that another user (not root) owns; anything
+ * that is not a regular file is HT_E_IO.
  */
 int ht_keys_load_secret(const char *path, ht_key_role role, ht_keys *out) HT_WUR;
 
