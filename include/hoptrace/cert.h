@@ -57,7 +57,7 @@ int ht_cert_issue(const ht_cert_info *info, const ht_keys *anchor, uint8_t **out
  */
 int ht_cert_parse(const uint8_t *buf, size_t len, ht_cert **out) HT_WUR;
 
-/* The parsed fields. */
+/* The parsed fields; valid while `c` lives. */
 const ht_cert_info *ht_cert_get_info(const ht_cert *c);
 
 /* The certificate's encoded envelope, exactly as parsed. */
@@ -72,6 +72,7 @@ const char *ht_role_name(uint32_t role_bit);
 /* Parses a role name into its bit; 0 when unknown. */
 uint32_t ht_role_parse(const char *name);
 
+/* Frees `c`. NULL is allowed. */
 void ht_cert_free(ht_cert *c);
 
 #endif

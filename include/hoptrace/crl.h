@@ -41,6 +41,7 @@ int ht_crl_issue(const ht_keys *anchor, uint64_t number, uint64_t issued_at,
  */
 int ht_crl_parse(const uint8_t *buf, size_t len, ht_crl **out) HT_WUR;
 
+/* The parsed fields; valid while `crl` lives. */
 const ht_crl_info *ht_crl_get_info(const ht_crl *crl);
 
 /* True when `serial` is on the list. */
@@ -49,6 +50,7 @@ bool ht_crl_contains(const ht_crl *crl, uint64_t serial);
 /* Checks the anchor's signature on `crl` with `anchor_pk`. */
 int ht_crl_check_signature(const ht_crl *crl, const uint8_t anchor_pk[HT_SIGN_PK_LEN]) HT_WUR;
 
+/* Frees `crl`. NULL is allowed. */
 void ht_crl_free(ht_crl *crl);
 
 #endif

@@ -69,6 +69,7 @@ int ht_envelope_verify(const ht_envelope *e, ht_kind kind,
  */
 int ht_envelope_id(const ht_envelope *e, uint8_t out[HT_MSG_ID_LEN]) HT_WUR;
 
+/* Frees `e`. NULL is allowed. */
 void ht_envelope_free(ht_envelope *e);
 
 #endif

@@ -16,7 +16,10 @@
 
 typedef struct ht_trust ht_trust;
 
+/* An empty trust store: no anchors, so every certificate is refused. */
 int ht_trust_new(ht_trust **out) HT_WUR;
+
+/* Frees `t` and the revocation lists it owns. NULL is allowed. */
 void ht_trust_free(ht_trust *t);
 
 /* Adds an anchor public key; adding one twice is harmless. */
