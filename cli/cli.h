@@ -54,8 +54,28 @@ void out_time(struct out *o, const char *key, uint64_t secs);
 void out_list(struct out *o, const char *key, const char *const *vals, size_t n);
 /* A list of integers. */
 void out_u64_list(struct out *o, const char *key, const uint64_t *vals, size_t n);
+/* JSON null; "-" for people. */
+void out_null(struct out *o, const char *key);
+/*
+ * Lists of records, JSON only (people get a table): out_append adds a new
+ * object to the array `key` and returns it, to be filled with the out_*
+ * calls; it is printed and freed with `o`. out_array makes the array even
+ * when no object is added.
+ */
+void out_array(struct out *o, const char *key);
+struct out *out_append(struct out *o, const char *key);
 /* Prints and frees. Returns EXIT_OK, or EXIT_ERROR if printing failed. */
 int out_finish(struct out *o);
+
+/*
+ * Tables for people: a header line, then one line per row, every column but
+ * the last padded to its widest cell. Cells are copied.
+ */
+struct table;
+struct table *table_new(const char *const *headers, size_t ncols);
+void table_row(struct table *t, const char *const *cells);
+/* Prints to stdout and frees. Returns EXIT_OK, or EXIT_ERROR if printing failed. */
+int table_finish(struct table *t);
 
 /* Commands. */
 int cmd_keygen(int argc, char **argv);
@@ -65,5 +85,7 @@ int cmd_ca_revoke(int argc, char **argv);
 int cmd_cert_show(int argc, char **argv);
 int cmd_cert_verify(int argc, char **argv);
 int cmd_crl_show(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_peers(int argc, char **argv);
 
 #endif

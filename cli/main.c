@@ -26,6 +26,10 @@ static const struct cmd cmds[] = {
 	 "          [--role initiator] FILE",
 	 "verify a certificate: anchor, signature, dates, revocation, role"},
 	{"crl show", cmd_crl_show, "[--json] FILE", "print a revocation list"},
+	{"status", cmd_status, "[-s SOCKET] [--json]",
+	 "show the running daemon's state and counters (from hoptraced)"},
+	{"peers", cmd_peers, "[-s SOCKET] [--json]",
+	 "list the daemon's peers and their sessions (from hoptraced)"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 

@@ -78,6 +78,8 @@ bool parse_u64(const char *s, uint64_t *out)
 struct out {
 	bool json;
 	json_t *obj;
+	struct out *children; /* out_append's objects, freed with this one */
+	struct out *next;
 };
 
 struct out *out_new(bool json)
@@ -219,9 +221,51 @@ void out_u64_list(struct out *o, const char *key, const uint64_t *vals, size_t n
 	}
 }
 
+void out_null(struct out *o, const char *key)
+{
+	if (o->json)
+		put(o, key, json_null());
+	else
+		human(key, "-");
+}
+
+static json_t *array_at(struct out *o, const char *key)
+{
+	json_t *a = json_object_get(o->obj, key);
+	if (!a) {
+		a = json_array();
+		put(o, key, a);
+	}
+	return a;
+}
+
+void out_array(struct out *o, const char *key)
+{
+	if (o->json)
+		array_at(o, key);
+}
+
+struct out *out_append(struct out *o, const char *key)
+{
+	if (!o->json)
+		abort(); /* JSON only: people get a table */
+	struct out *c = out_new(true);
+	if (json_array_append(array_at(o, key), c->obj) != 0)
+		abort();
+	c->next = o->children;
+	o->children = c;
+	return c;
+}
+
 int out_finish(struct out *o)
 {
 	int rc = EXIT_OK;
+	while (o->children) {
+		struct out *c = o->children;
+		o->children = c->next;
+		json_decref(c->obj);
+		free(c);
+	}
 	if (o->json) {
 		if (json_dumpf(o->obj, stdout, JSON_INDENT(2)) != 0)
 			rc = EXIT_ERROR;
@@ -232,4 +276,80 @@ int out_finish(struct out *o)
 		rc = EXIT_ERROR;
 	free(o);
 	return rc;
+}
+
+struct table {
+	size_t ncols, nrows, cap;
+	char **cells; /* nrows * ncols, row-major; row 0 is the headers */
+};
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (!d)
+		abort();
+	return memcpy(d, s, n);
+}
+
+struct table *table_new(const char *const *headers, size_t ncols)
+{
+	struct table *t = calloc(1, sizeof(*t));
+	if (!t)
+		abort();
+	t->ncols = ncols;
+	table_row(t, headers);
+	return t;
+}
+
+void table_row(struct table *t, const char *const *cells)
+{
+	if (t->nrows == t->cap) {
+		size_t nc = t->cap ? t->cap * 2 : 8;
+		char **n = realloc(t->cells, nc * t->ncols * sizeof(*n));
+		if (!n)
+			abort();
+		t->cells = n;
+		t->cap = nc;
+	}
+	for (size_t c = 0; c < t->ncols; c++)
+		t->cells[t->nrows * t->ncols + c] = xstrdup(cells[c]);
+	t->nrows++;
+}
+
+/* Characters on screen: UTF-8 continuation octets take no column. */
+static size_t width(const char *s)
+{
+	size_t w = 0;
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+	return w;
+}
+
+int table_finish(struct table *t)
+{
+	size_t *wid = calloc(t->ncols, sizeof(*wid));
+	if (!wid)
+		abort();
+	for (size_t r = 0; r < t->nrows; r++)
+		for (size_t c = 0; c < t->ncols; c++) {
+			size_t w = width(t->cells[r * t->ncols + c]);
+			if (w > wid[c])
+				wid[c] = w;
+		}
+	for (size_t r = 0; r < t->nrows; r++) {
+		for (size_t c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+			fputs(cell, stdout);
+			if (c + 1 < t->ncols)
+				printf("%*s", (int)(wid[c] - width(cell) + 2), "");
+			free(t->cells[r * t->ncols + c]);
+		}
+		putchar('\n');
+	}
+	free(wid);
+	free(t->cells);
+	free(t);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }

@@ -1,25 +1,276 @@
 /*
- * hoptraced: the HopTrace peer daemon.
+ * hoptraced: the HopTrace peer daemon. Holds authenticated, encrypted
+ * sessions with the carrier's configured interconnect peers and serves the
+ * local control socket.
  *
- * Peer sessions, the control socket and the call-record store arrive with
- * their issues; until then this binary only reports its version and says
- * plainly that it cannot serve.
+ *   hoptraced -c FILE        run (in the foreground; systemd supervises)
+ *   hoptraced -n -c FILE     check the configuration and identity, print it
+ *                            normalised, exit
  */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "hoptrace/keys.h"
+#include <sodium.h>
+
+#include "hoptrace/fileio.h"
+#include "hoptrace/timefmt.h"
+#include "hoptraced.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: hoptraced [-n] -c FILE\n"
+		   "  -c FILE   configuration file\n"
+		   "  -n        check the configuration and identity, print it normalised, exit\n"
+		   "  -V        print the version\n");
+}
+
+/* Loads a file's bytes or explains why not. */
+static int load_bytes(const char *what, const char *path, size_t max, uint8_t **buf, size_t *len,
+		      char *err, size_t errlen)
+{
+	int rc = ht_file_read(path, max, false, buf, len);
+	if (rc != HT_OK) {
+		snprintf(err, errlen, "%s %s: %s", what, path,
+			 rc == HT_E_IO ? strerror(errno) : ht_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* Builds a trust store from the configured anchors and revocation list. */
+static int load_trust(const struct hd_config *cfg, ht_trust **out, char *err, size_t errlen)
+{
+	ht_trust *t;
+	if (ht_trust_new(&t) != HT_OK) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_anchors; i++) {
+		ht_keys a;
+		int rc = ht_keys_load_public(cfg->anchors[i], HT_KEYS_ANCHOR, &a);
+		if (rc == HT_OK)
+			rc = ht_trust_add_anchor(t, a.sign_pk);
+		if (rc != HT_OK) {
+			snprintf(err, errlen, "anchor %s: %s", cfg->anchors[i],
+				 rc == HT_E_IO ? strerror(errno) : ht_strerror(rc));
+			goto fail;
+		}
+	}
+	if (cfg->crl_path) {
+		uint8_t *buf;
+		size_t len;
+		ht_crl *crl = NULL;
+		if (load_bytes("revocation list", cfg->crl_path, HT_CRL_MAX, &buf, &len, err,
+			       errlen) != 0)
+			goto fail;
+		int rc = ht_crl_parse(buf, len, &crl);
+		free(buf);
+		if (rc == HT_OK)
+			rc = ht_trust_add_crl(t, crl);
+		if (rc != HT_OK) {
+			ht_crl_free(crl);
+			snprintf(err, errlen, "revocation list %s: %s", cfg->crl_path,
+				 ht_strerror(rc));
+			goto fail;
+		}
+	}
+	*out = t;
+	return 0;
+fail:
+	ht_trust_free(t);
+	return -1;
+}
+
+int hd_identity_load(struct hd_daemon *d, const struct hd_config *cfg, char *err, size_t errlen)
+{
+	int rc = ht_keys_load_secret(cfg->key_path, HT_KEYS_PROVIDER, &d->keys);
+	if (rc != HT_OK) {
+		snprintf(err, errlen, "key %s: %s", cfg->key_path,
+			 rc == HT_E_IO ? strerror(errno) : ht_strerror(rc));
+		return -1;
+	}
+	if (load_trust(cfg, &d->trust, err, errlen) != 0)
+		return -1;
+	if (load_bytes("certificate", cfg->cert_path, HT_CERT_MAX, &d->cert, &d->cert_len, err,
+		       errlen) != 0)
+		return -1;
+	rc = ht_cert_parse(d->cert, d->cert_len, &d->my_cert);
+	if (rc == HT_OK)
+		rc = ht_trust_verify_cert(d->trust, d->my_cert, ht_time_now(), 0);
+	if (rc != HT_OK) {
+		snprintf(err, errlen, "certificate %s: %s", cfg->cert_path, ht_strerror(rc));
+		return -1;
+	}
+	const ht_cert_info *ci = ht_cert_get_info(d->my_cert);
+	if (strcmp(ci->provider_id, cfg->provider_id) != 0) {
+		snprintf(err, errlen, "certificate %s is for '%s', not provider_id '%s'",
+			 cfg->cert_path, ci->provider_id, cfg->provider_id);
+		return -1;
+	}
+	if (memcmp(ci->sign_key, d->keys.sign_pk, HT_SIGN_PK_LEN) != 0 ||
+	    memcmp(ci->noise_key, d->keys.noise_pk, HT_NOISE_KEY_LEN) != 0) {
+		snprintf(err, errlen, "certificate %s does not match key %s", cfg->cert_path,
+			 cfg->key_path);
+		return -1;
+	}
+	return 0;
+}
+
+static void identity_free(struct hd_daemon *d)
+{
+	ht_keys_wipe(&d->keys);
+	ht_cert_free(d->my_cert);
+	free(d->cert);
+	ht_trust_free(d->trust);
+	d->my_cert = NULL;
+	d->cert = NULL;
+	d->trust = NULL;
+}
+
+static void reload(struct hd_daemon *d)
+{
+	char err[512];
+	struct hd_config nc;
+	if (hd_config_load(d->cfg.path, &nc, err, sizeof(err)) != 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	ht_trust *nt;
+	if (load_trust(&nc, &nt, err, sizeof(err)) != 0) {
+		log_error("reload refused, keeping the running configuration: %s", err);
+		hd_config_free(&nc);
+		return;
+	}
+	if (strcmp(nc.provider_id, d->cfg.provider_id) || strcmp(nc.key_path, d->cfg.key_path) ||
+	    strcmp(nc.cert_path, d->cfg.cert_path))
+		log_warn("reload: identity changes take effect at the next restart");
+	/* Keep what only a restart changes: identity, listeners, socket. */
+	struct hd_config old = d->cfg;
+	memcpy(nc.provider_id, old.provider_id, sizeof(nc.provider_id));
+	char *keep_key = nc.key_path, *keep_cert = nc.cert_path, *keep_sock = nc.control_socket;
+	nc.key_path = old.key_path;
+	nc.cert_path = old.cert_path;
+	nc.control_socket = old.control_socket;
+	memcpy(nc.listen, old.listen, sizeof(nc.listen));
+	nc.n_listen = old.n_listen;
+	old.key_path = keep_key;
+	old.cert_path = keep_cert;
+	old.control_socket = keep_sock;
+	d->cfg = nc;
+	hd_config_free(&old);
+	ht_trust_swap(d->trust, nt);
+	ht_trust_free(nt);
+	hd_log_set_level(d->cfg.log_level);
+	hd_net_apply_peers(d);
+	hd_net_recheck_sessions(d);
+	log_info("configuration reloaded: %zu peers", d->n_peers);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+	struct hd_daemon *d = s->data;
+	if (signum == SIGHUP) {
+		log_info("SIGHUP: reloading %s", d->cfg.path);
+		reload(d);
+		return;
+	}
+	if (d->stopping)
+		return;
+	log_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+	d->stopping = true;
+	hd_ctl_stop(d);
+	hd_net_stop(d);
+	uv_close((uv_handle_t *)&d->sig_hup, NULL);
+	uv_close((uv_handle_t *)&d->sig_term, NULL);
+	uv_close((uv_handle_t *)&d->sig_int, NULL);
+}
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
-		printf("hoptraced %s\n", ht_version());
+	const char *conf = NULL;
+	bool check = false;
+	int c;
+	while ((c = getopt(argc, argv, "c:nVh")) != -1) {
+		switch (c) {
+		case 'c':
+			conf = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'V':
+			printf("hoptraced %s\n", ht_version());
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!conf || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (ht_init() != HT_OK) {
+		fprintf(stderr, "hoptraced: cannot initialise libsodium\n");
+		return 1;
+	}
+
+	static struct hd_daemon d;
+	char err[512];
+	if (hd_config_load(conf, &d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hoptraced: %s\n", err);
+		return 1;
+	}
+	hd_log_set_level(d.cfg.log_level);
+	if (hd_identity_load(&d, &d.cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hoptraced: %s: %s\n", d.cfg.path, err);
+		identity_free(&d);
+		hd_config_free(&d.cfg);
+		return 1;
+	}
+	if (check) {
+		hd_config_print(&d.cfg, stdout);
+		identity_free(&d);
+		hd_config_free(&d.cfg);
 		return 0;
 	}
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		printf("usage: hoptraced [-V]\n");
-		return 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	d.loop = uv_default_loop();
+	d.started_ms = hd_now_ms();
+	uv_signal_init(d.loop, &d.sig_hup);
+	uv_signal_init(d.loop, &d.sig_term);
+	uv_signal_init(d.loop, &d.sig_int);
+	d.sig_hup.data = d.sig_term.data = d.sig_int.data = &d;
+	uv_signal_start(&d.sig_hup, on_signal, SIGHUP);
+	uv_signal_start(&d.sig_term, on_signal, SIGTERM);
+	uv_signal_start(&d.sig_int, on_signal, SIGINT);
+
+	log_info("hoptraced %s starting as %s (%zu peers)", ht_version(), d.cfg.provider_id,
+		 d.cfg.n_peers);
+	int rc = 0;
+	if (hd_ctl_start(&d) != 0 || hd_net_start(&d) != 0) {
+		rc = 1;
+		d.stopping = true;
+		hd_ctl_stop(&d);
+		hd_net_stop(&d);
+		uv_close((uv_handle_t *)&d.sig_hup, NULL);
+		uv_close((uv_handle_t *)&d.sig_term, NULL);
+		uv_close((uv_handle_t *)&d.sig_int, NULL);
 	}
-	fprintf(stderr, "hoptraced: peer service not implemented in this version\n");
-	return 1;
+	uv_run(d.loop, UV_RUN_DEFAULT);
+	if (uv_loop_close(d.loop) != 0)
+		log_warn("event loop closed with handles still open");
+	identity_free(&d);
+	hd_config_free(&d.cfg);
+	log_info("stopped");
+	return rc;
 }

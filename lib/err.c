@@ -36,6 +36,15 @@ static const struct errdesc errs[] = {
 	[-HT_E_CRYPTO] = {"crypto", "cryptographic library failure"},
 	[-HT_E_WRONG_KEY_TYPE] = {"wrong_key_type", "key file is of another type"},
 	[-HT_E_WEAK_KEY] = {"weak_key", "public key is invalid or of small order"},
+	[-HT_E_DECRYPT] = {"decrypt_failed",
+			   "message does not decrypt (tampered, replayed or wrong key)"},
+	[-HT_E_UNSUPPORTED_VERSION] = {"unsupported_version",
+				       "the peer speaks another protocol version"},
+	[-HT_E_NOT_A_PEER] = {"not_a_peer", "the provider is not a configured peer"},
+	[-HT_E_KEY_MISMATCH] = {"key_mismatch",
+				"the peer's Noise static key is not the one in its certificate"},
+	[-HT_E_WRONG_PEER] = {"wrong_peer",
+			      "the peer authenticated as another provider than the one dialled"},
 };
 
 static const struct errdesc *lookup(int err)

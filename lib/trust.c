@@ -33,6 +33,13 @@ void ht_trust_free(ht_trust *t)
 	free(t);
 }
 
+void ht_trust_swap(ht_trust *a, ht_trust *b)
+{
+	ht_trust tmp = *a;
+	*a = *b;
+	*b = tmp;
+}
+
 static struct anchor *find(const ht_trust *t, const uint8_t pk[HT_SIGN_PK_LEN])
 {
 	for (size_t i = 0; i < t->n; i++)

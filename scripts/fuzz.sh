@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 [ -f fuzz/CMakeLists.txt ] || { echo "fuzz.sh: run from the repository" >&2; exit 2; }
 
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"fuzz_envelope fuzz_cert fuzz_crl fuzz_keyfile fuzz_time"}
+targets=${FUZZ_TARGETS:-"fuzz_envelope fuzz_cert fuzz_crl fuzz_keyfile fuzz_time fuzz_noise fuzz_control"}
 case $secs in '' | *[!0-9]*) echo "fuzz.sh: FUZZ_SECONDS must be a number" >&2; exit 2 ;; esac
 
 CC=clang cmake -S . -B build-fuzz -DHT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

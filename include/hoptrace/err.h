@@ -34,10 +34,15 @@ typedef enum ht_err {
 	HT_E_CRYPTO = -18,               /* crypto library failure */
 	HT_E_WRONG_KEY_TYPE = -19,       /* key file of another type */
 	HT_E_WEAK_KEY = -20,             /* public key of small order or off the curve */
+	HT_E_DECRYPT = -21,              /* ciphertext does not authenticate */
+	HT_E_UNSUPPORTED_VERSION = -22,  /* the peer speaks another protocol version */
+	HT_E_NOT_A_PEER = -23,           /* provider is not a configured peer */
+	HT_E_KEY_MISMATCH = -24,         /* Noise static key is not the certificate's */
+	HT_E_WRONG_PEER = -25,           /* authenticated as another provider than dialled */
 } ht_err;
 
 /* Longest code in the enum; tests iterate up to it. */
-#define HT_E_LAST HT_E_WEAK_KEY
+#define HT_E_LAST HT_E_WRONG_PEER
 
 /*
  * A sentence describing `err`, for people. Never NULL; unknown codes get a

@@ -22,6 +22,12 @@ int ht_trust_new(ht_trust **out) HT_WUR;
 /* Frees `t` and the revocation lists it owns. NULL is allowed. */
 void ht_trust_free(ht_trust *t);
 
+/*
+ * Exchanges the contents of `a` and `b`, so that a holder of `a` sees a
+ * freshly built store without its pointer changing (configuration reloads).
+ */
+void ht_trust_swap(ht_trust *a, ht_trust *b);
+
 /* Adds an anchor public key; adding one twice is harmless. */
 int ht_trust_add_anchor(ht_trust *t, const uint8_t anchor_pk[HT_SIGN_PK_LEN]) HT_WUR;
 

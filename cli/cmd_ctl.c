@@ -1,0 +1,487 @@
+/*
+ * Commands that ask the running daemon over its control socket: status,
+ * peers (spec/control.md). Plain blocking POSIX socket I/O, every wait bounded
+ * by one deadline for the whole command; the CLI does not use libuv.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hoptrace/control.h"
+#include "hoptrace/timefmt.h"
+
+/* How long a whole command may wait for the daemon, in milliseconds. */
+#define CTL_TIMEOUT_MS 5000
+
+struct ctl {
+	int fd;
+	const char *path;
+	uint64_t deadline; /* CLOCK_MONOTONIC, ms */
+	ht_ctl_reader rd;
+	uint8_t buf[4096]; /* received, not yet fed to rd: buf[off..len) */
+	size_t off, len;
+};
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds left before the deadline, for poll(). */
+static int remaining(const struct ctl *c)
+{
+	uint64_t now = clock_ms(CLOCK_MONOTONIC);
+	return now >= c->deadline ? 0 : (int)(c->deadline - now);
+}
+
+/* Waits for `events` on the socket; false on timeout (errno = ETIMEDOUT). */
+static bool wait_for(struct ctl *c, short events)
+{
+	struct pollfd p = {.fd = c->fd, .events = events};
+	for (;;) {
+		int n = poll(&p, 1, remaining(c));
+		if (n > 0)
+			return true;
+		if (n == 0) {
+			errno = ETIMEDOUT;
+			return false;
+		}
+		if (errno != EINTR)
+			return false;
+	}
+}
+
+static int no_daemon(const struct ctl *c, int err)
+{
+	return fail(EXIT_ERROR, "cannot connect to %s: %s (is hoptraced running?)", c->path,
+		    strerror(err));
+}
+
+static int ctl_connect(struct ctl *c)
+{
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(c->path) >= sizeof(sa.sun_path))
+		return fail(EXIT_ERROR, "%s: socket path too long (at most %zu bytes)", c->path,
+			    sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return fail(EXIT_ERROR, "socket: %s", strerror(errno));
+	int fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return fail(EXIT_ERROR, "fcntl: %s", strerror(errno));
+	for (;;) {
+		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return EXIT_OK;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			/* Linux: the listen queue is full. Try again shortly. */
+			if (remaining(c) == 0)
+				return no_daemon(c, ETIMEDOUT);
+			poll(NULL, 0, 50);
+			continue;
+		}
+		if (errno != EINPROGRESS)
+			return no_daemon(c, errno);
+		break;
+	}
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (!wait_for(c, POLLOUT))
+		return no_daemon(c, errno);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	return err ? no_daemon(c, err) : EXIT_OK;
+}
+
+static int send_all(struct ctl *c, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!wait_for(c, POLLOUT))
+				return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
+					    strerror(errno));
+			continue;
+		}
+		return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
+			    w < 0 ? strerror(errno) : "nothing sent");
+	}
+	return EXIT_OK;
+}
+
+static int send_request(struct ctl *c, ht_ctl_type type)
+{
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = type};
+	uint8_t *body, *frame;
+	size_t body_len, frame_len;
+	int rc = ht_ctl_encode_request(&req, &body, &body_len);
+	if (rc != HT_OK)
+		return fail(EXIT_ERROR, "encoding the request: %s", ht_strerror(rc));
+	rc = ht_ctl_frame(body, body_len, &frame, &frame_len);
+	free(body);
+	if (rc != HT_OK)
+		return fail(EXIT_ERROR, "encoding the request: %s", ht_strerror(rc));
+	int ret = send_all(c, frame, frame_len);
+	free(frame);
+	return ret;
+}
+
+/* Reads one frame and decodes it as a response into `resp`. */
+static int recv_response(struct ctl *c, ht_ctl_response *resp)
+{
+	for (;;) {
+		/* Only a feed in this call can complete this response's frame. */
+		while (c->off < c->len) {
+			const uint8_t *body;
+			size_t body_len, used;
+			int rc =
+				ht_ctl_reader_feed(&c->rd, c->buf + c->off, c->len - c->off, &used);
+			if (rc != HT_OK)
+				return fail(EXIT_ERROR, "%s: bad response from hoptraced: %s",
+					    c->path, ht_strerror(rc));
+			c->off += used;
+			if (!ht_ctl_reader_frame(&c->rd, &body, &body_len))
+				continue;
+			rc = ht_ctl_decode_response(body, body_len, resp);
+			if (rc != HT_OK)
+				return fail(EXIT_ERROR, "%s: bad response from hoptraced: %s",
+					    c->path, ht_strerror(rc));
+			return EXIT_OK;
+		}
+		if (!wait_for(c, POLLIN)) {
+			if (errno == ETIMEDOUT)
+				return fail(EXIT_ERROR, "%s: no answer from hoptraced within %d s",
+					    c->path, CTL_TIMEOUT_MS / 1000);
+			return fail(EXIT_ERROR, "%s: poll: %s", c->path, strerror(errno));
+		}
+		ssize_t n = recv(c->fd, c->buf, sizeof(c->buf), 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n < 0)
+			return fail(EXIT_ERROR, "%s: receiving from hoptraced: %s", c->path,
+				    strerror(errno));
+		if (n == 0)
+			return fail(EXIT_ERROR, "%s: hoptraced closed the connection%s", c->path,
+				    ht_ctl_reader_partial(&c->rd) ? " in the middle of a response"
+								  : " without answering");
+		c->off = 0;
+		c->len = (size_t)n;
+	}
+}
+
+static const char *type_name(ht_ctl_type t)
+{
+	switch (t) {
+	case HT_CTL_HELLO:
+		return "hello";
+	case HT_CTL_STATUS:
+		return "status";
+	case HT_CTL_PEERS:
+		return "peers";
+	default:
+		return "unknown";
+	}
+}
+
+/* One request and its response, which must be a success of the same type. */
+static int call(struct ctl *c, ht_ctl_type type, ht_ctl_response *resp)
+{
+	int ret = send_request(c, type);
+	if (ret == EXIT_OK)
+		ret = recv_response(c, resp);
+	if (ret != EXIT_OK)
+		return ret;
+	if (resp->result == HT_CTL_RESULT_UNSUPPORTED_VERSION || resp->version != HT_CTL_VERSION)
+		return fail(EXIT_ERROR,
+			    "%s: hoptraced speaks control protocol version %lu, this hoptrace "
+			    "speaks version %d%s%s",
+			    c->path, (unsigned long)resp->version, HT_CTL_VERSION,
+			    resp->detail[0] ? ": " : "", resp->detail);
+	if (resp->result != HT_CTL_RESULT_OK)
+		return fail(EXIT_ERROR, "%s: hoptraced refused the %s request: %s%s%s", c->path,
+			    type_name(type), ht_ctl_result_name(resp->result),
+			    resp->detail[0] ? ": " : "", resp->detail);
+	if (resp->type != type)
+		return fail(EXIT_ERROR, "%s: hoptraced answered a %s request with %s", c->path,
+			    type_name(type), type_name(resp->type));
+	return EXIT_OK;
+}
+
+/*
+ * Parses [-s SOCKET] [--json], connects, says hello and makes the request
+ * of `type`. On EXIT_OK the caller prints `resp` and clears it.
+ */
+static int run(int argc, char **argv, ht_ctl_type type, bool *json, ht_ctl_response *resp)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	struct ctl c = {.fd = -1};
+	const char *env = getenv(HT_CTL_SOCKET_ENV);
+	int opt, ret;
+
+	c.path = env && *env ? env : HT_CTL_SOCKET_DEFAULT;
+	*json = false;
+	memset(resp, 0, sizeof(*resp));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			c.path = optarg;
+			break;
+		case 'j':
+			*json = true;
+			break;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!*c.path)
+		return usage_error("the socket path is empty");
+
+	c.deadline = clock_ms(CLOCK_MONOTONIC) + CTL_TIMEOUT_MS;
+	ht_ctl_reader_init(&c.rd);
+	ret = ctl_connect(&c);
+	if (ret == EXIT_OK)
+		ret = call(&c, HT_CTL_HELLO, resp);
+	if (ret == EXIT_OK) {
+		ht_ctl_response_clear(resp);
+		ret = call(&c, type, resp);
+	}
+	if (ret != EXIT_OK)
+		ht_ctl_response_clear(resp);
+	ht_ctl_reader_free(&c.rd);
+	if (c.fd >= 0)
+		close(c.fd);
+	return ret;
+}
+
+/* "45s", "5m 3s", "2h 3m", "3d 4h". */
+static void fmt_duration(uint64_t s, char *buf, size_t n)
+{
+	unsigned long long v = s;
+	if (v < 60)
+		snprintf(buf, n, "%llus", v);
+	else if (v < 3600)
+		snprintf(buf, n, "%llum %llus", v / 60, v % 60);
+	else if (v < 86400)
+		snprintf(buf, n, "%lluh %llum", v / 3600, v % 3600 / 60);
+	else
+		snprintf(buf, n, "%llud %lluh", v / 86400, v % 86400 / 3600);
+}
+
+/* "512B", "1.5K", "20.0M": powers of 1024. */
+static void fmt_bytes(uint64_t b, char *buf, size_t n)
+{
+	static const char units[] = "KMGTPE";
+	if (b < 1024) {
+		snprintf(buf, n, "%lluB", (unsigned long long)b);
+		return;
+	}
+	double v = (double)b / 1024;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) - 1) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, n, "%.1f%c", v, units[u]);
+}
+
+/* "850us", "12.3ms", "1.25s"; "-" when unknown. */
+static void fmt_rtt(uint64_t us, char *buf, size_t n)
+{
+	if (us == 0)
+		snprintf(buf, n, "-");
+	else if (us < 1000)
+		snprintf(buf, n, "%lluus", (unsigned long long)us);
+	else if (us < 1000000)
+		snprintf(buf, n, "%.1fms", (double)us / 1000);
+	else
+		snprintf(buf, n, "%.2fs", (double)us / 1000000);
+}
+
+/* How long ago `ms` was, as a duration; clocks that disagree give "0s". */
+static void fmt_ago(uint64_t ms, uint64_t now_ms, char *buf, size_t n)
+{
+	fmt_duration(now_ms > ms ? (now_ms - ms) / 1000 : 0, buf, n);
+}
+
+int cmd_status(int argc, char **argv)
+{
+	bool json;
+	ht_ctl_response resp;
+	int ret = run(argc, argv, HT_CTL_STATUS, &json, &resp);
+	if (ret != EXIT_OK)
+		return ret;
+	const ht_ctl_status *s = &resp.status;
+	struct out *o = out_new(json);
+	if (json) {
+		out_str(o, "daemon_version", s->daemon_version);
+		if (s->provider_id[0])
+			out_str(o, "provider_id", s->provider_id);
+		else
+			out_null(o, "provider_id");
+		out_u64(o, "uptime_s", s->uptime_s);
+		out_u64(o, "peers_up", s->peers_up);
+		out_u64(o, "peers_total", s->peers_total);
+		out_u64(o, "msgs_in", s->msgs_in);
+		out_u64(o, "msgs_out", s->msgs_out);
+		out_u64(o, "bytes_in", s->bytes_in);
+		out_u64(o, "bytes_out", s->bytes_out);
+		out_u64(o, "handshakes_ok", s->handshakes_ok);
+		out_u64(o, "handshakes_failed", s->handshakes_failed);
+		out_u64(o, "conns_refused", s->conns_refused);
+	} else {
+		char line[128], a[32], b[32];
+		out_str(o, "version", s->daemon_version);
+		out_str(o, "provider", s->provider_id[0] ? s->provider_id : "(none)");
+		fmt_duration(s->uptime_s, line, sizeof(line));
+		out_str(o, "uptime", line);
+		snprintf(line, sizeof(line), "%lu up of %lu", (unsigned long)s->peers_up,
+			 (unsigned long)s->peers_total);
+		out_str(o, "peers", line);
+		snprintf(line, sizeof(line), "in %llu, out %llu", (unsigned long long)s->msgs_in,
+			 (unsigned long long)s->msgs_out);
+		out_str(o, "messages", line);
+		fmt_bytes(s->bytes_in, a, sizeof(a));
+		fmt_bytes(s->bytes_out, b, sizeof(b));
+		snprintf(line, sizeof(line), "in %s, out %s", a, b);
+		out_str(o, "bytes", line);
+		snprintf(line, sizeof(line), "ok %llu, failed %llu",
+			 (unsigned long long)s->handshakes_ok,
+			 (unsigned long long)s->handshakes_failed);
+		out_str(o, "handshakes", line);
+		snprintf(line, sizeof(line), "%llu connections",
+			 (unsigned long long)s->conns_refused);
+		out_str(o, "refused", line);
+	}
+	ht_ctl_response_clear(&resp);
+	return out_finish(o);
+}
+
+/* A time in ms since the epoch as RFC 3339 and its _ms twin; null when 0. */
+static void json_time_ms(struct out *o, const char *key, uint64_t ms)
+{
+	char k2[32];
+	snprintf(k2, sizeof(k2), "%s_ms", key);
+	if (ms == 0) {
+		out_null(o, key);
+		out_null(o, k2);
+		return;
+	}
+	char buf[HT_TIME_STR_MAX];
+	ht_time_format(ms / 1000, buf);
+	out_str(o, key, buf);
+	out_u64(o, k2, ms);
+}
+
+static int print_peers_json(const ht_ctl_response *resp)
+{
+	struct out *o = out_new(true);
+	out_array(o, "peers");
+	for (size_t i = 0; i < resp->n_peers; i++) {
+		const ht_ctl_peer *p = &resp->peers[i];
+		struct out *r = out_append(o, "peers");
+		if (p->provider_id[0])
+			out_str(r, "provider_id", p->provider_id);
+		else
+			out_null(r, "provider_id");
+		out_str(r, "address", p->address);
+		out_str(r, "state", p->state);
+		json_time_ms(r, "since", p->since_ms);
+		json_time_ms(r, "last_seen", p->last_seen_ms);
+		if (p->rtt_us)
+			out_u64(r, "rtt_us", p->rtt_us);
+		else
+			out_null(r, "rtt_us");
+		out_u64(r, "msgs_in", p->msgs_in);
+		out_u64(r, "msgs_out", p->msgs_out);
+		out_u64(r, "bytes_in", p->bytes_in);
+		out_u64(r, "bytes_out", p->bytes_out);
+		out_str(r, "last_error", p->last_error);
+	}
+	return out_finish(o);
+}
+
+static int print_peers_table(const ht_ctl_response *resp)
+{
+	static const char *const headers[] = {
+		"PROVIDER", "ADDRESS",     "STATE",        "SINCE",      "LAST-SEEN",
+		"RTT",      "MSGS-IN/OUT", "BYTES-IN/OUT", "LAST-ERROR",
+	};
+	uint64_t now = clock_ms(CLOCK_REALTIME);
+	struct table *t = table_new(headers, 9);
+	for (size_t i = 0; i < resp->n_peers; i++) {
+		const ht_ctl_peer *p = &resp->peers[i];
+		char since[32], seen[40], rtt[32], msgs[48], bytes[48], a[16], b[16];
+		if (p->since_ms)
+			fmt_ago(p->since_ms, now, since, sizeof(since));
+		else
+			snprintf(since, sizeof(since), "-");
+		if (p->last_seen_ms) {
+			fmt_ago(p->last_seen_ms, now, seen, sizeof(seen) - 4);
+			strcat(seen, " ago");
+		} else {
+			snprintf(seen, sizeof(seen), "never");
+		}
+		fmt_rtt(p->rtt_us, rtt, sizeof(rtt));
+		snprintf(msgs, sizeof(msgs), "%llu/%llu", (unsigned long long)p->msgs_in,
+			 (unsigned long long)p->msgs_out);
+		fmt_bytes(p->bytes_in, a, sizeof(a));
+		fmt_bytes(p->bytes_out, b, sizeof(b));
+		snprintf(bytes, sizeof(bytes), "%s/%s", a, b);
+		const char *cells[] = {
+			p->provider_id[0] ? p->provider_id : "-",
+			p->address[0] ? p->address : "-",
+			p->state[0] ? p->state : "-",
+			since,
+			seen,
+			rtt,
+			msgs,
+			bytes,
+			p->last_error[0] ? p->last_error : "-",
+		};
+		table_row(t, cells);
+	}
+	return table_finish(t);
+}
+
+int cmd_peers(int argc, char **argv)
+{
+	bool json;
+	ht_ctl_response resp;
+	int ret = run(argc, argv, HT_CTL_PEERS, &json, &resp);
+	if (ret != EXIT_OK)
+		return ret;
+	ret = json ? print_peers_json(&resp) : print_peers_table(&resp);
+	ht_ctl_response_clear(&resp);
+	return ret;
+}

@@ -1,0 +1,424 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "hoptrace/fileio.h"
+
+struct parse {
+	struct hd_config *c;
+	const char *path;
+	char *dir; /* folder of path, for relative names */
+	char *err;
+	size_t errlen;
+	bool failed;
+	/* Singular keys seen, so a repeat is an error, not a silent override. */
+	char seen[32][48];
+	size_t n_seen;
+};
+
+static void failf(struct parse *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void failf(struct parse *p, const char *fmt, ...)
+{
+	if (p->failed)
+		return;
+	p->failed = true;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(p->err, p->errlen, fmt, ap);
+	va_end(ap);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+	if (!d)
+		abort();
+	return d;
+}
+
+/* A file name from the config, made absolute against the config's folder. */
+static char *path_value(struct parse *p, const char *v)
+{
+	if (v[0] == '/')
+		return xstrdup(v);
+	size_t n = strlen(p->dir) + strlen(v) + 2;
+	char *s = malloc(n);
+	if (!s)
+		abort();
+	snprintf(s, n, "%s/%s", p->dir, v);
+	return s;
+}
+
+int hd_addr_split(const char *addr, char *host, uint16_t *port)
+{
+	const char *colon;
+	size_t hl;
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+		if (!rb || rb[1] != ':')
+			return -1;
+		hl = (size_t)(rb - addr - 1);
+		memcpy(host, addr + 1, hl < HD_ADDR_MAX ? hl : 0);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
+			return -1; /* bare IPv6 needs brackets */
+		hl = (size_t)(colon - addr);
+		memcpy(host, addr, hl < HD_ADDR_MAX ? hl : 0);
+	}
+	if (hl == 0 || hl >= HD_ADDR_MAX)
+		return -1;
+	host[hl] = 0;
+	const char *ps = colon + 1;
+	if (!*ps || strlen(ps) > 5)
+		return -1;
+	unsigned long v = 0;
+	for (const char *q = ps; *q; q++) {
+		if (*q < '0' || *q > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(*q - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static bool addr_value(struct parse *p, const char *v, char out[HD_ADDR_MAX])
+{
+	char host[HD_ADDR_MAX];
+	uint16_t port;
+	if (strlen(v) >= HD_ADDR_MAX || hd_addr_split(v, host, &port) != 0) {
+		failf(p, "%s: '%s' is not an address (host:port, [v6]:port)", p->path, v);
+		return false;
+	}
+	strcpy(out, v);
+	return true;
+}
+
+static bool u32_value(struct parse *p, const char *name, const char *v, uint32_t min, uint32_t max,
+		      uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long x = strtoull(v, &end, 10);
+	if (!*v || *end || errno || v[0] == '-' || x < min || x > max) {
+		failf(p, "%s: %s must be an integer from %u to %u", p->path, name, min, max);
+		return false;
+	}
+	*out = (uint32_t)x;
+	return true;
+}
+
+/* Singular keys: refuse a second occurrence. */
+static bool once(struct parse *p, const char *section, const char *name)
+{
+	char key[48];
+	snprintf(key, sizeof(key), "%.15s/%.30s", section, name);
+	for (size_t i = 0; i < p->n_seen; i++) {
+		if (strcmp(p->seen[i], key) == 0) {
+			failf(p, "%s: [%s] %s given twice", p->path, section, name);
+			return false;
+		}
+	}
+	if (p->n_seen < sizeof(p->seen) / sizeof(p->seen[0]))
+		strcpy(p->seen[p->n_seen++], key);
+	return true;
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+	uint32_t min, max;
+} policy_keys[] = {
+	{"handshake_timeout_ms", offsetof(struct hd_policy, handshake_timeout_ms), 100, 600000},
+	{"keepalive_ms", offsetof(struct hd_policy, keepalive_ms), 100, 3600000},
+	{"dead_peer_ms", offsetof(struct hd_policy, dead_peer_ms), 200, 7200000},
+	{"backoff_min_ms", offsetof(struct hd_policy, backoff_min_ms), 10, 600000},
+	{"backoff_max_ms", offsetof(struct hd_policy, backoff_max_ms), 10, 3600000},
+	{"send_queue_max", offsetof(struct hd_policy, send_queue_max), 1, 1000000},
+};
+#define NPOLICY (sizeof(policy_keys) / sizeof(policy_keys[0]))
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	struct hd_config *c = p->c;
+	if (p->failed)
+		return 0;
+#define IS(s, n) (strcmp(section, s) == 0 && strcmp(name, n) == 0)
+	if (IS("identity", "provider_id")) {
+		if (!once(p, section, name))
+			return 0;
+		if (!ht_provider_id_valid(value, strlen(value))) {
+			failf(p, "%s: provider_id '%s': %s", p->path, value,
+			      ht_strerror(HT_E_BAD_PROVIDER_ID));
+			return 0;
+		}
+		strcpy(c->provider_id, value);
+	} else if (IS("identity", "key")) {
+		if (!once(p, section, name))
+			return 0;
+		c->key_path = path_value(p, value);
+	} else if (IS("identity", "certificate")) {
+		if (!once(p, section, name))
+			return 0;
+		c->cert_path = path_value(p, value);
+	} else if (IS("trust", "anchor")) {
+		if (c->n_anchors == HD_MAX_ANCHORS) {
+			failf(p, "%s: more than %d anchors", p->path, HD_MAX_ANCHORS);
+			return 0;
+		}
+		c->anchors[c->n_anchors++] = path_value(p, value);
+	} else if (IS("trust", "revocation_list")) {
+		if (!once(p, section, name))
+			return 0;
+		c->crl_path = path_value(p, value);
+	} else if (IS("listen", "address")) {
+		if (c->n_listen == HD_MAX_LISTEN) {
+			failf(p, "%s: more than %d listen addresses", p->path, HD_MAX_LISTEN);
+			return 0;
+		}
+		if (!addr_value(p, value, c->listen[c->n_listen]))
+			return 0;
+		c->n_listen++;
+	} else if (IS("control", "socket")) {
+		if (!once(p, section, name))
+			return 0;
+		free(c->control_socket);
+		c->control_socket = path_value(p, value);
+	} else if (IS("state", "directory")) {
+		if (!once(p, section, name))
+			return 0;
+		free(c->state_dir);
+		c->state_dir = path_value(p, value);
+	} else if (IS("log", "level")) {
+		if (!once(p, section, name))
+			return 0;
+		if (strcmp(value, "error") && strcmp(value, "warn") && strcmp(value, "info") &&
+		    strcmp(value, "debug")) {
+			failf(p, "%s: log level must be error, warn, info or debug", p->path);
+			return 0;
+		}
+		free(c->log_level);
+		c->log_level = xstrdup(value);
+	} else if (strcmp(section, "policy") == 0) {
+		for (size_t i = 0; i < NPOLICY; i++) {
+			if (strcmp(name, policy_keys[i].name) == 0) {
+				if (!once(p, section, name))
+					return 0;
+				return u32_value(
+					p, name, value, policy_keys[i].min, policy_keys[i].max,
+					(uint32_t *)((char *)&c->policy + policy_keys[i].off));
+			}
+		}
+		failf(p, "%s: unknown key '%s' in [policy]", p->path, name);
+		return 0;
+	} else if (strncmp(section, "peer ", 5) == 0) {
+		const char *id = section + 5;
+		if (!ht_provider_id_valid(id, strlen(id))) {
+			failf(p, "%s: [peer %s]: %s", p->path, id,
+			      ht_strerror(HT_E_BAD_PROVIDER_ID));
+			return 0;
+		}
+		if (strcmp(name, "address") != 0) {
+			failf(p, "%s: unknown key '%s' in [peer %s]", p->path, name, id);
+			return 0;
+		}
+		if (hd_config_peer(c, id)) {
+			failf(p, "%s: [peer %s] given twice", p->path, id);
+			return 0;
+		}
+		if (strcmp(id, c->provider_id) == 0 && c->provider_id[0]) {
+			failf(p, "%s: [peer %s] is this daemon's own provider ID", p->path, id);
+			return 0;
+		}
+		if (c->n_peers == HD_MAX_PEERS) {
+			failf(p, "%s: more than %d peers", p->path, HD_MAX_PEERS);
+			return 0;
+		}
+		struct hd_peer_cfg *np = realloc(c->peers, (c->n_peers + 1) * sizeof(*np));
+		if (!np)
+			abort();
+		c->peers = np;
+		struct hd_peer_cfg *peer = &c->peers[c->n_peers];
+		memset(peer, 0, sizeof(*peer));
+		strcpy(peer->id, id);
+		if (value[0] && !addr_value(p, value, peer->address))
+			return 0;
+		c->n_peers++;
+	} else {
+		failf(p, "%s: unknown key '%s' in [%s]", p->path, name, section);
+		return 0;
+	}
+#undef IS
+	return 1;
+}
+
+static void defaults(struct hd_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->control_socket = xstrdup(HD_DEFAULT_SOCKET);
+	c->state_dir = xstrdup(HD_DEFAULT_STATE_DIR);
+	c->log_level = xstrdup("info");
+	c->policy = (struct hd_policy){
+		.handshake_timeout_ms = 5000,
+		.keepalive_ms = 10000,
+		.dead_peer_ms = 30000,
+		.backoff_min_ms = 250,
+		.backoff_max_ms = 30000,
+		.send_queue_max = 1024,
+	};
+}
+
+int hd_config_parse(const char *path, const char *text, size_t len, struct hd_config *out,
+		    char *err, size_t errlen)
+{
+	defaults(out);
+	out->path = xstrdup(path);
+	struct parse p = {.c = out, .path = path, .err = err, .errlen = errlen};
+	const char *slash = strrchr(path, '/');
+	if (slash) {
+		p.dir = strndup(path, (size_t)(slash - path) + (slash == path));
+		if (!p.dir)
+			abort();
+	} else {
+		p.dir = xstrdup(".");
+	}
+
+	/* Checks libinih cannot make: NUL bytes, and lines it would split. */
+	size_t line = 1, col = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '\0') {
+			snprintf(err, errlen, "%s:%zu: NUL byte in the file", path, line);
+			goto fail;
+		}
+		if (text[i] == '\n') {
+			line++;
+			col = 0;
+		} else if (++col > HD_CONFIG_MAX_LINE) {
+			snprintf(err, errlen, "%s:%zu: line longer than %d characters", path, line,
+				 HD_CONFIG_MAX_LINE);
+			goto fail;
+		}
+	}
+	char *copy = strndup(text, len);
+	if (!copy)
+		abort();
+	int at = ini_parse_string(copy, handler, &p);
+	free(copy);
+	if (at != 0) {
+		if (p.failed) {
+			/* Prefix the line: "path: x" becomes "path:N: x". */
+			size_t pl = strlen(path);
+			char tmp[512];
+			snprintf(tmp, sizeof(tmp), "%s:%d:%s", path, at,
+				 strncmp(err, path, pl) == 0 && err[pl] == ':' ? err + pl + 1
+									       : err);
+			snprintf(err, errlen, "%s", tmp);
+		} else {
+			snprintf(err, errlen,
+				 "%s:%d: syntax error (expected [section] or key = value)", path,
+				 at);
+		}
+		goto fail;
+	}
+
+	/* Whole-file rules. */
+	const char *missing = !out->provider_id[0] ? "[identity] provider_id"
+			      : !out->key_path     ? "[identity] key"
+			      : !out->cert_path    ? "[identity] certificate"
+			      : !out->n_anchors    ? "[trust] anchor"
+						   : NULL;
+	if (missing) {
+		snprintf(err, errlen, "%s: %s is required", path, missing);
+		goto fail;
+	}
+	for (size_t i = 0; i < out->n_peers; i++) {
+		if (strcmp(out->peers[i].id, out->provider_id) == 0) {
+			snprintf(err, errlen, "%s: [peer %s] is this daemon's own provider ID",
+				 path, out->peers[i].id);
+			goto fail;
+		}
+	}
+	if (out->policy.backoff_min_ms > out->policy.backoff_max_ms) {
+		snprintf(err, errlen, "%s: [policy] backoff_min_ms exceeds backoff_max_ms", path);
+		goto fail;
+	}
+	if (out->policy.dead_peer_ms <= out->policy.keepalive_ms) {
+		snprintf(err, errlen, "%s: [policy] dead_peer_ms must exceed keepalive_ms", path);
+		goto fail;
+	}
+	free(p.dir);
+	return 0;
+fail:
+	free(p.dir);
+	hd_config_free(out);
+	return -1;
+}
+
+int hd_config_load(const char *path, struct hd_config *out, char *err, size_t errlen)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc = ht_file_read(path, HD_CONFIG_MAX_BYTES, false, &buf, &len);
+	if (rc != HT_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 rc == HT_E_IO ? strerror(errno) : ht_strerror(rc));
+		return -1;
+	}
+	int r = hd_config_parse(path, (const char *)buf, len, out, err, errlen);
+	free(buf);
+	return r;
+}
+
+void hd_config_print(const struct hd_config *c, FILE *f)
+{
+	fprintf(f, "# %s, normalised\n\n[identity]\nprovider_id = %s\nkey = %s\ncertificate = %s\n",
+		c->path, c->provider_id, c->key_path, c->cert_path);
+	fprintf(f, "\n[trust]\n");
+	for (size_t i = 0; i < c->n_anchors; i++)
+		fprintf(f, "anchor = %s\n", c->anchors[i]);
+	if (c->crl_path)
+		fprintf(f, "revocation_list = %s\n", c->crl_path);
+	fprintf(f, "\n[listen]\n");
+	for (size_t i = 0; i < c->n_listen; i++)
+		fprintf(f, "address = %s\n", c->listen[i]);
+	fprintf(f, "\n[control]\nsocket = %s\n\n[state]\ndirectory = %s\n\n[log]\nlevel = %s\n",
+		c->control_socket, c->state_dir, c->log_level);
+	fprintf(f, "\n[policy]\n");
+	for (size_t i = 0; i < NPOLICY; i++)
+		fprintf(f, "%s = %u\n", policy_keys[i].name,
+			*(const uint32_t *)((const char *)&c->policy + policy_keys[i].off));
+	for (size_t i = 0; i < c->n_peers; i++)
+		fprintf(f, "\n[peer %s]\naddress = %s\n", c->peers[i].id, c->peers[i].address);
+}
+
+const struct hd_peer_cfg *hd_config_peer(const struct hd_config *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_peers; i++)
+		if (strcmp(c->peers[i].id, id) == 0)
+			return &c->peers[i];
+	return NULL;
+}
+
+void hd_config_free(struct hd_config *c)
+{
+	free(c->path);
+	free(c->key_path);
+	free(c->cert_path);
+	for (size_t i = 0; i < c->n_anchors; i++)
+		free(c->anchors[i]);
+	free(c->crl_path);
+	free(c->control_socket);
+	free(c->state_dir);
+	free(c->log_level);
+	free(c->peers);
+	memset(c, 0, sizeof(*c));
+}

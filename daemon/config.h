@@ -1,0 +1,82 @@
+/*
+ * hoptraced's configuration: an INI file parsed by libinih, checked strictly
+ * (unknown sections and keys, bad values and missing keys are errors naming
+ * file:line), and printed back in a normalised form (`hoptraced -n`).
+ */
+#ifndef HD_CONFIG_H
+#define HD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hoptrace/cert.h"
+
+#define HD_CONFIG_MAX_BYTES  (1 << 20)
+#define HD_CONFIG_MAX_LINE   190 /* libinih's line buffer is 200 bytes */
+#define HD_MAX_PEERS         1024
+#define HD_MAX_LISTEN        8
+#define HD_MAX_ANCHORS       16
+#define HD_ADDR_MAX          64 /* "host:port", IPv6 in brackets */
+#define HD_DEFAULT_SOCKET    "/run/hoptrace/hoptraced.sock"
+#define HD_DEFAULT_STATE_DIR "/var/lib/hoptrace"
+
+struct hd_peer_cfg {
+	char id[HT_PROVIDER_ID_MAX + 1];
+	char address[HD_ADDR_MAX]; /* empty: the peer dials us, we never dial it */
+};
+
+struct hd_policy {
+	uint32_t handshake_timeout_ms;
+	uint32_t keepalive_ms;
+	uint32_t dead_peer_ms;
+	uint32_t backoff_min_ms;
+	uint32_t backoff_max_ms;
+	uint32_t send_queue_max; /* messages queued per peer before backpressure */
+};
+
+struct hd_config {
+	char *path; /* the file it was read from */
+	char provider_id[HT_PROVIDER_ID_MAX + 1];
+	char *key_path;
+	char *cert_path;
+	char *anchors[HD_MAX_ANCHORS];
+	size_t n_anchors;
+	char *crl_path; /* NULL: none */
+	char listen[HD_MAX_LISTEN][HD_ADDR_MAX];
+	size_t n_listen;
+	char *control_socket;
+	char *state_dir;
+	char *log_level; /* error, warn, info, debug */
+	struct hd_policy policy;
+	struct hd_peer_cfg *peers;
+	size_t n_peers;
+};
+
+/*
+ * Parses the configuration text `text` (`len` bytes, from `path`, whose
+ * folder anchors relative file names). On failure returns -1 and writes
+ * "path:line: problem" (or "path: problem") into `err`.
+ */
+int hd_config_parse(const char *path, const char *text, size_t len, struct hd_config *out,
+		    char *err, size_t errlen);
+
+/* Reads and parses the file at `path`, as hd_config_parse. */
+int hd_config_load(const char *path, struct hd_config *out, char *err, size_t errlen);
+
+/* Prints `c` normalised: every key, defaults filled in, absolute paths. */
+void hd_config_print(const struct hd_config *c, FILE *f);
+
+/* Looks up a configured peer by provider ID; NULL if not configured. */
+const struct hd_peer_cfg *hd_config_peer(const struct hd_config *c, const char *id);
+
+/*
+ * Splits "host:port" or "[v6]:port" into `host` (at least HD_ADDR_MAX bytes)
+ * and `port`; -1 when malformed.
+ */
+int hd_addr_split(const char *addr, char *host, uint16_t *port);
+
+void hd_config_free(struct hd_config *c);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * The control protocol between hoptraced and local tools such as the
+ * hoptrace CLI (spec/control.md): length-prefixed frames on a Unix stream
+ * socket, each one ControlRequest or ControlResponse. This module is shared
+ * by the daemon and the CLI so that the two cannot disagree. It does no I/O:
+ * bytes in, plain C structs out, and the reverse. No generated protobuf type
+ * appears here.
+ */
+#ifndef HOPTRACE_CONTROL_H
+#define HOPTRACE_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hoptrace/cert.h"
+#include "hoptrace/err.h"
+
+/* The control protocol version this code speaks (not the software version). */
+#define HT_CTL_VERSION 1
+
+/* Octets of the big-endian length in front of every frame body. */
+#define HT_CTL_PREFIX_LEN 4
+/* Largest frame body, in octets; a larger length prefix is refused. */
+#define HT_CTL_MAX_FRAME (1024u * 1024u)
+/* Most peers in one PeersResponse; any such response fits HT_CTL_MAX_FRAME. */
+#define HT_CTL_MAX_PEERS 2048
+
+/* Longest text fields, in octets (without the terminating NUL). */
+#define HT_CTL_DAEMON_VERSION_MAX 63
+#define HT_CTL_ADDRESS_MAX        63
+#define HT_CTL_STATE_MAX          15
+#define HT_CTL_DETAIL_MAX         255 /* also PeerInfo.last_error */
+
+/* Where the socket is unless configured otherwise, and its mode. */
+#define HT_CTL_SOCKET_DEFAULT "/run/hoptrace/hoptraced.sock"
+#define HT_CTL_SOCKET_ENV     "HOPTRACE_SOCKET"
+#define HT_CTL_SOCKET_MODE    0660
+
+/* The peer states a version-1 server reports (PeerInfo.state). */
+#define HT_CTL_STATE_IDLE        "idle"
+#define HT_CTL_STATE_CONNECTING  "connecting"
+#define HT_CTL_STATE_HANDSHAKING "handshaking"
+#define HT_CTL_STATE_ESTABLISHED "established"
+#define HT_CTL_STATE_BACKOFF     "backoff"
+
+/* Commands; each value is the command's field number in the oneofs. */
+typedef enum ht_ctl_type {
+	HT_CTL_NONE = 0, /* no command, or one this version does not know */
+	HT_CTL_HELLO = 8,
+	HT_CTL_STATUS = 9,
+	HT_CTL_PEERS = 10,
+} ht_ctl_type;
+
+/* ControlResult codes (spec/control.md, "Results"). Numbers are the wire's. */
+typedef enum ht_ctl_result {
+	HT_CTL_RESULT_OK = 0,
+	HT_CTL_RESULT_ERROR = 1,
+	HT_CTL_RESULT_UNSUPPORTED_VERSION = 2,
+	HT_CTL_RESULT_UNKNOWN_REQUEST = 3,
+	HT_CTL_RESULT_MALFORMED = 4,
+	HT_CTL_RESULT_HELLO_REQUIRED = 5,
+} ht_ctl_result;
+
+typedef struct ht_ctl_request {
+	uint32_t version; /* HT_CTL_VERSION when sent by this code */
+	ht_ctl_type type;
+} ht_ctl_request;
+
+typedef struct ht_ctl_status {
+	char daemon_version[HT_CTL_DAEMON_VERSION_MAX + 1];
+	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* empty or a valid provider ID */
+	uint64_t uptime_s;
+	uint32_t peers_up;
+	uint32_t peers_total;
+	uint64_t msgs_in, msgs_out;
+	uint64_t bytes_in, bytes_out;
+	uint64_t handshakes_ok, handshakes_failed;
+	uint64_t conns_refused;
+} ht_ctl_status;
+
+typedef struct ht_ctl_peer {
+	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* empty or a valid provider ID */
+	char address[HT_CTL_ADDRESS_MAX + 1];
+	char state[HT_CTL_STATE_MAX + 1]; /* an HT_CTL_STATE_*, or a newer server's */
+	uint64_t since_ms;                /* ms since the epoch of the last state change */
+	uint64_t last_seen_ms;            /* ms since the epoch; 0 = never */
+	uint64_t rtt_us;                  /* 0 = unknown */
+	uint64_t msgs_in, msgs_out;
+	uint64_t bytes_in, bytes_out;
+	char last_error[HT_CTL_DETAIL_MAX + 1]; /* may be empty */
+} ht_ctl_peer;
+
+typedef struct ht_ctl_response {
+	uint32_t version; /* the server's control protocol version */
+	int32_t result;   /* an ht_ctl_result, or a newer server's code (a failure) */
+	char detail[HT_CTL_DETAIL_MAX + 1];
+	ht_ctl_type type;     /* which body is set: NONE, HELLO, STATUS or PEERS */
+	ht_ctl_status status; /* type == HT_CTL_STATUS */
+	size_t n_peers;       /* type == HT_CTL_PEERS */
+	ht_ctl_peer *peers;   /* malloc'd by the decoder; the caller's when encoding */
+} ht_ctl_response;
+
+/*
+ * True when `len` octets at `s` are control-protocol text: valid UTF-8 with
+ * no code point below U+0020 and none from U+007F to U+009F, so that text
+ * from the daemon can reach a terminal or a JSON document unchanged.
+ */
+bool ht_ctl_text_valid(const char *s, size_t len);
+
+/*
+ * Copies `len` octets at `src` into `dst` (`size` >= 1 octets) as valid
+ * text: each octet that does not start a valid, allowed character becomes
+ * '?', and the copy stops at the last whole character that fits before the
+ * terminating NUL. For the daemon, to store error strings that may come from
+ * peers or the system before they are sent as detail or last_error.
+ */
+void ht_ctl_text_clean(char *dst, size_t size, const char *src, size_t len);
+
+/* A short name for a result code ("ok", "unsupported version"...); never NULL. */
+const char *ht_ctl_result_name(int32_t result);
+
+/*
+ * True when a server closes the connection after sending a response with
+ * this result (UNSUPPORTED_VERSION, MALFORMED, HELLO_REQUIRED).
+ */
+bool ht_ctl_result_closes(int32_t result);
+
+/*
+ * Encodes `req` as a ControlRequest body (no length prefix) into a malloc'd
+ * buffer. HT_E_INVAL for a type that is not an ht_ctl_type value.
+ */
+int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_len) HT_WUR;
+
+/*
+ * Decodes a ControlRequest body of at most HT_CTL_MAX_FRAME octets
+ * (HT_E_TOO_LARGE) that parses (HT_E_MALFORMED). Any version decodes:
+ * checking it is the server's job (ht_ctl_admit). A command this version
+ * does not know, or none, decodes as HT_CTL_NONE.
+ */
+int ht_ctl_decode_request(const uint8_t *buf, size_t len, ht_ctl_request *out) HT_WUR;
+
+/*
+ * Encodes `resp` as a ControlResponse body (no length prefix) into a malloc'd
+ * buffer. Every text field must be NUL-terminated within its array, be valid
+ * text (ht_ctl_text_valid) and within its limit, and provider IDs must be
+ * empty or valid (HT_E_INVAL). More than HT_CTL_MAX_PEERS peers, or a body
+ * over HT_CTL_MAX_FRAME, is HT_E_TOO_LARGE. The body for `type` is encoded
+ * whatever the result; servers set type HT_CTL_NONE on failures.
+ */
+int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *out_len) HT_WUR;
+
+/*
+ * Decodes a ControlResponse body into `out`, which the caller later releases
+ * with ht_ctl_response_clear. Refuses a body over HT_CTL_MAX_FRAME or more
+ * than HT_CTL_MAX_PEERS peers (HT_E_TOO_LARGE), bytes that do not parse, and
+ * text fields that are too long, not valid text, or provider IDs that are
+ * neither empty nor valid (HT_E_MALFORMED). Unknown result codes and peer
+ * states decode as they are; an unknown command decodes as HT_CTL_NONE. On
+ * failure `out` is left cleared and owns nothing.
+ */
+int ht_ctl_decode_response(const uint8_t *buf, size_t len, ht_ctl_response *out) HT_WUR;
+
+/* Frees what `r` owns (the decoder's peers) and zeroes it. NULL is allowed. */
+void ht_ctl_response_clear(ht_ctl_response *r);
+
+/*
+ * Zeroes `r` and makes it a response of this version with `result` and
+ * `detail` (cleaned and truncated with ht_ctl_text_clean; NULL for none),
+ * type HT_CTL_NONE. Does not free peers: clear a decoded response first.
+ */
+void ht_ctl_response_set(ht_ctl_response *r, int32_t result, const char *detail);
+
+/*
+ * The server's checks on one received frame body, in this order
+ * (spec/control.md, "Server rules"): it decodes (MALFORMED), its version is
+ * HT_CTL_VERSION (UNSUPPORTED_VERSION, with a detail naming both versions),
+ * the connection's first request is a hello (HELLO_REQUIRED; `hello_done`
+ * says one was accepted already), the command is known (UNKNOWN_REQUEST).
+ * Fills `req` (zeroed if it did not decode) and sets `resp` with
+ * ht_ctl_response_set; returns resp->result. On HT_CTL_RESULT_OK `resp` has
+ * the request's type; a hello response is then complete, and for status or
+ * peers the caller fills resp->status or resp->peers. If the result closes
+ * (ht_ctl_result_closes) the server sends `resp` and then closes.
+ */
+int32_t ht_ctl_admit(const uint8_t *body, size_t len, bool hello_done, ht_ctl_request *req,
+		     ht_ctl_response *resp);
+
+/*
+ * Frames `body`: a malloc'd buffer holding the 4-octet big-endian length and
+ * then the body. HT_E_TOO_LARGE if `len` is over HT_CTL_MAX_FRAME.
+ */
+int ht_ctl_frame(const uint8_t *body, size_t len, uint8_t **out, size_t *out_len) HT_WUR;
+
+/*
+ * A streaming frame reader: feed it the bytes of a stream in chunks of any
+ * size and it yields each complete frame body. It allocates at most the
+ * announced body length, and only once the prefix has shown it to be within
+ * HT_CTL_MAX_FRAME. Fields are private.
+ */
+typedef struct ht_ctl_reader {
+	uint8_t prefix[HT_CTL_PREFIX_LEN];
+	size_t got;      /* octets of the current frame so far, prefix included */
+	size_t body_len; /* known once got >= HT_CTL_PREFIX_LEN */
+	uint8_t *buf;
+	size_t cap;
+	int err;
+} ht_ctl_reader;
+
+/* Prepares `r` for a new stream. */
+void ht_ctl_reader_init(ht_ctl_reader *r);
+
+/* Frees the buffer. `r` may be initialised again. */
+void ht_ctl_reader_free(ht_ctl_reader *r);
+
+/*
+ * Consumes octets from `data` (`len` of them) until one frame is complete or
+ * the input runs out, and says in *used how many it took. If a frame was
+ * complete before the call it is dropped first. Returns HT_OK, or
+ * HT_E_TOO_LARGE when a length prefix is over HT_CTL_MAX_FRAME (or
+ * HT_E_NOMEM); errors are sticky: the stream cannot be resynchronised and
+ * should be closed. Typical use:
+ *
+ *	while (n > 0) {
+ *		if (ht_ctl_reader_feed(&r, p, n, &used) != HT_OK)
+ *			close the connection;
+ *		p += used, n -= used;
+ *		if (ht_ctl_reader_frame(&r, &body, &body_len))
+ *			handle(body, body_len);
+ *	}
+ */
+int ht_ctl_reader_feed(ht_ctl_reader *r, const uint8_t *data, size_t len, size_t *used) HT_WUR;
+
+/*
+ * True when a whole frame has been read: *body and *len give its body
+ * (non-NULL even when empty), valid until the next feed or free.
+ */
+bool ht_ctl_reader_frame(const ht_ctl_reader *r, const uint8_t **body, size_t *len);
+
+/*
+ * True when part of a frame has been read but not all of it: the stream
+ * ending now would cut a frame short.
+ */
+bool ht_ctl_reader_partial(const ht_ctl_reader *r);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Peer messages: the plaintext of every transport frame of a session is one
+ * PeerMessage (spec/protocol.md, "Transport"). This module covers the
+ * session-level ones; traceback messages arrive with their issue.
+ */
+#ifndef HOPTRACE_PEERMSG_H
+#define HOPTRACE_PEERMSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hoptrace/err.h"
+
+typedef enum ht_pmsg_type {
+	HT_PMSG_UNKNOWN = 0, /* a message this version does not know: ignore it */
+	HT_PMSG_PING = 1,
+	HT_PMSG_PONG = 2,
+	HT_PMSG_ERROR = 5,
+} ht_pmsg_type;
+
+typedef struct ht_pmsg {
+	ht_pmsg_type type;
+	uint64_t nonce;  /* ping, pong */
+	uint32_t reason; /* error: a Reason code */
+	char detail[256];
+} ht_pmsg;
+
+/* Encodes `m` into a malloc'd buffer. */
+int ht_pmsg_encode(const ht_pmsg *m, uint8_t **out, size_t *out_len) HT_WUR;
+
+/*
+ * Decodes a transport payload. Messages of a type this version does not
+ * know decode as HT_PMSG_UNKNOWN (extension rule); bytes that do not parse
+ * are HT_E_MALFORMED.
+ */
+int ht_pmsg_decode(const uint8_t *buf, size_t len, ht_pmsg *out) HT_WUR;
+
+#endif
