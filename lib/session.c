@@ -81,8 +81,10 @@ int ht_session_new(ht_session **out, const ht_session_config *cfg)
 	int rc = ht_noise_init(&s->hs, HT_NOISE_XX, cfg->initiator,
 			       (const uint8_t *)HT_SESSION_PROLOGUE, strlen(HT_SESSION_PROLOGUE),
 			       cfg->keys->noise_sk, NULL);
+	if (rc == HT_OK && cfg->ephemeral_sk)
+		rc = ht_noise_set_ephemeral(&s->hs, cfg->ephemeral_sk);
 	if (rc != HT_OK) {
-		free(s);
+		ht_session_free(s);
 		return rc;
 	}
 	*out = s;

@@ -72,6 +72,7 @@ typedef struct ht_session_config {
 	const char *expected_peer;  /* initiator: the provider we dialled */
 	ht_peer_allowed_fn allowed; /* responder: may this provider connect? */
 	void *allowed_ud;
+	const uint8_t *ephemeral_sk; /* test vectors only: a fixed ephemeral key */
 } ht_session_config;
 
 typedef enum ht_session_event {
