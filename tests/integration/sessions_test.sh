@@ -6,6 +6,9 @@
 #   - SIGHUP after adding a peer: the new session comes up, others stay;
 #   - clients that send garbage, an oversized frame or nothing are dropped
 #     within the handshake timeout while the daemon keeps its peers;
+#   - refused, with the reason in the log: a certificate from another
+#     anchor, an expired one, a revoked one, a Noise key that is not the
+#     certificate's, an unconfigured provider ID, another protocol version;
 #   - `hoptraced -n` on a broken configuration names file:line.
 #
 # usage: sessions_test.sh BINDIR
@@ -41,7 +44,21 @@ for c in A B C D; do
 		fail "ca sign $c"
 done
 
-# conf NAME INDEX PEER... (PEER is NAME:INDEX)
+# Identities that A must refuse, all claiming to be CARRIER-R (a configured
+# peer of A) unless said otherwise.
+"$HT" ca init -o ca2 >/dev/null || fail "ca init 2"
+"$HT" keygen -o R >/dev/null && "$HT" keygen -o E >/dev/null || fail "keygen R/E"
+"$HT" ca sign --ca ca --id CARRIER-R --pub R.pub --days 30 -o R.cert >/dev/null &&
+	"$HT" ca sign --ca ca2 --id CARRIER-R --pub R.pub --days 30 -o R-other-anchor.cert >/dev/null &&
+	"$HT" ca sign --ca ca --id CARRIER-R --pub R.pub --days 1 --not-before 2020-01-01T00:00:00Z \
+		-o R-expired.cert >/dev/null &&
+	"$HT" ca sign --ca ca --id CARRIER-R --pub R.pub --days 30 -o R-revoked.cert >/dev/null &&
+	"$HT" ca sign --ca ca --id CARRIER-E --pub E.pub --days 30 -o E.cert >/dev/null ||
+	fail "ca sign (refusal cases)"
+"$HT" ca revoke --ca ca --serial "$("$HT" cert show --json R-revoked.cert | jq .serial)" \
+	-o ca.crl >/dev/null || fail "ca revoke"
+
+# conf NAME INDEX PEER... (PEER is NAME:INDEX); $EXTRA is appended.
 conf() {
 	name=$1 idx=$2
 	shift 2
@@ -56,6 +73,7 @@ conf() {
 		for p in "$@"; do
 			printf '[peer CARRIER-%s]\naddress = 127.0.0.1:%s\n' "${p%%:*}" "$(port "${p#*:}")"
 		done
+		printf '%b' "$EXTRA"
 	} >"$name.conf"
 }
 
@@ -82,7 +100,9 @@ wait_state() {
 	fail "$1: peer $2 not $3 (is '$(state_of "$1" "$2")')"
 }
 
+EXTRA='[peer CARRIER-R]\naddress =\n[trust]\nrevocation_list = ca.crl\n'
 conf A 0 B:1 C:2
+EXTRA=''
 conf B 1 A:0 C:2
 conf C 2 A:0 B:1
 "$HD" -n -c A.conf >A.norm 2>&1 || fail "hoptraced -n on a good config: $(cat A.norm)"
@@ -100,7 +120,7 @@ peers=$("$HT" peers --json -s "$W/A.sock") || fail "peers --json"
 [ "$(echo "$peers" | jq '[.peers[] | select(.state == "established")] | length')" = 2 ] ||
 	fail "A: not every session established: $peers"
 ok
-"$HT" status --json -s "$W/A.sock" | jq -e '.peers_up == 2 and .peers_total == 2' >/dev/null ||
+"$HT" status --json -s "$W/A.sock" | jq -e '.peers_up == 2 and .peers_total == 3' >/dev/null ||
 	fail "status: peers_up/peers_total"
 ok
 
@@ -108,6 +128,33 @@ ok
 sleep 1
 "$HT" peers --json -s "$W/A.sock" | jq -e '[.peers[] | select(.rtt_us > 0)] | length == 2' \
 	>/dev/null || fail "no round-trip time measured"
+ok
+
+# Refusals, each named in A's log; A's sessions stay up.
+# refuse KEY CERT VERSION LOG-TEXT
+refuse() {
+	if "$bin/ht_peer" "$1.key" "$2" ca.pub "127.0.0.1:$(port 0)" CARRIER-A "$3" >peer.out 2>&1; then
+		fail "A accepted $2 with $1.key: $(cat peer.out)"
+	fi
+	i=0
+	until grep -q "$4" A.log; do
+		[ $i -lt 30 ] || fail "A's log does not say '$4' for $2"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	ok
+}
+"$bin/ht_peer" R.key R.cert ca.pub "127.0.0.1:$(port 0)" CARRIER-A >peer.out 2>&1 ||
+	fail "the valid CARRIER-R was refused: $(cat peer.out)"
+ok
+refuse R R-other-anchor.cert 1 'handshake refused: issued by a key that is not a trusted anchor'
+refuse R R-expired.cert 1 'handshake refused: certificate has expired'
+refuse R R-revoked.cert 1 'handshake refused: certificate has been revoked'
+refuse E R.cert 1 "handshake refused: the peer's Noise static key is not the one in its certificate"
+refuse E E.cert 1 'handshake refused: the provider is not a configured peer'
+refuse R R.cert 2 'peer speaks protocol version 2, we speak 1'
+[ "$(state_of A B)" = established ] && [ "$(state_of A C)" = established ] ||
+	fail "refusals disturbed A's sessions"
 ok
 
 # Clients that misbehave are dropped; the peers stay up.
@@ -135,8 +182,12 @@ wait_state B C established 10
 ok
 
 # SIGHUP: D joins A's configuration; A's other sessions stay.
+EXTRA=''
 conf D 3 A:0
+EXTRA='[peer CARRIER-R]\naddress =\n[trust]\nrevocation_list = ca.crl\n'
 conf A 0 B:1 C:2 D:3
+EXTRA=''
+
 start D
 before=$("$HT" peers --json -s "$W/A.sock" | jq -r '.peers[] | select(.provider_id == "CARRIER-B") | .since')
 eval "kill -HUP \$pid_A"
