@@ -13,6 +13,9 @@
 #include "hoptrace/session.h"
 #include "hoptrace/trust.h"
 
+/* Inbound connections still handshaking, at most; more are refused. */
+#define HD_MAX_PENDING_INBOUND 256
+
 /* A peer connection's states (spec/protocol.md, "Transport"). */
 enum hd_peer_state {
 	HD_IDLE = 0,    /* nothing to do: no address to dial, waiting to be dialled */
@@ -37,6 +40,7 @@ struct hd_conn {
 	bool outbound;
 	bool closing;
 	bool established;
+	bool reading_paused; /* backpressure: the send queue is full */
 	char remote[HD_ADDR_MAX];
 	ht_session *sess;
 	ht_frame_reader rd;

@@ -38,6 +38,8 @@ static void peer_set_state(struct hd_peer *p, enum hd_peer_state s)
 }
 
 static void peer_schedule_dial(struct hd_peer *p);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void peer_dial(struct hd_peer *p);
 static void conn_close(struct hd_conn *c, const char *why);
 
@@ -52,7 +54,13 @@ struct write_req {
 static void on_write(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
-	w->c->queued--;
+	struct hd_conn *c = w->c;
+	/* Backpressure released: read again once half the queue has drained. */
+	if (c->queued-- == c->d->cfg.policy.send_queue_max / 2 + 1 && c->reading_paused &&
+	    !c->closing) {
+		c->reading_paused = false;
+		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+	}
 	if (status < 0 && !w->c->closing)
 		conn_close(w->c, uv_strerror(status));
 	free(w->buf);
@@ -87,7 +95,14 @@ static int conn_write(struct hd_conn *c, uint8_t *buf, size_t len)
 		conn_close(c, uv_strerror(rc));
 		return -1;
 	}
-	c->queued++;
+	/*
+	 * Backpressure: a peer that does not read what we send stops being
+	 * read, so its requests cannot pile up replies in our memory.
+	 */
+	if (++c->queued >= c->d->cfg.policy.send_queue_max && !c->reading_paused) {
+		c->reading_paused = true;
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	}
 	c->d->counters.bytes_out += len;
 	if (c->peer && c->established)
 		c->peer->bytes_out += len;
@@ -153,8 +168,10 @@ static void conn_close(struct hd_conn *c, const char *why)
 				peer_set_state(p, HD_HANDSHAKING);
 			else if (p->cfg.address[0])
 				peer_schedule_dial(p);
-			else
+			else {
+				uv_timer_stop(&p->timer); /* no keepalives without a session */
 				peer_set_state(p, HD_IDLE);
+			}
 		}
 	}
 	uv_close((uv_handle_t *)&c->timer, on_conn_handle_closed);
@@ -551,6 +568,15 @@ static void on_incoming(uv_stream_t *server, int status)
 		return;
 	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c, "accept failed");
+		return;
+	}
+	/* Each unauthenticated connection holds a frame buffer: bound them. */
+	size_t pending = 0;
+	for (struct hd_conn *o = d->conns; o; o = o->next)
+		pending += !o->outbound && !o->established && !o->closing;
+	if (pending > HD_MAX_PENDING_INBOUND) {
+		d->counters.conns_refused++;
+		conn_close(c, "too many unauthenticated connections");
 		return;
 	}
 	struct sockaddr_storage ss;
