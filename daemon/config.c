@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <ini.h>
 
 #include "hoptrace/fileio.h"
@@ -94,8 +95,10 @@ static bool addr_value(struct parse *p, const char *v, char out[HD_ADDR_MAX])
 {
 	char host[HD_ADDR_MAX];
 	uint16_t port;
-	if (strlen(v) >= HD_ADDR_MAX || hd_addr_split(v, host, &port) != 0) {
-		failf(p, "%s: '%s' is not an address (host:port, [v6]:port)", p->path, v);
+	uint8_t bin[16];
+	if (strlen(v) >= HD_ADDR_MAX || hd_addr_split(v, host, &port) != 0 ||
+	    (inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1)) {
+		failf(p, "%s: '%s' is not an address (IPv4:port or [IPv6]:port)", p->path, v);
 		return false;
 	}
 	strcpy(out, v);

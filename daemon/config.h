@@ -73,7 +73,8 @@ const struct hd_peer_cfg *hd_config_peer(const struct hd_config *c, const char *
 
 /*
  * Splits "host:port" or "[v6]:port" into `host` (at least HD_ADDR_MAX bytes)
- * and `port`; -1 when malformed.
+ * and `port`; -1 when malformed. Configured addresses must also be numeric
+ * (no name resolution: a daemon should not depend on DNS to reach peers).
  */
 int hd_addr_split(const char *addr, char *host, uint16_t *port);
 
