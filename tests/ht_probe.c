@@ -4,6 +4,7 @@
  * daemon closed the connection.
  *
  * usage: ht_probe HOST PORT garbage|oversized|silent SECONDS
+ *        ht_probe /UNIX/SOCKET - garbage|oversized|silent SECONDS
  *   garbage    text that is not a HopTrace preamble
  *   oversized  a valid preamble, then a frame announcing 65535 octets that
  *              never arrive in full
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,13 +36,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: ht_probe HOST PORT garbage|oversized|silent SECONDS\n");
 		return 2;
 	}
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[2]))};
-	if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1)
-		return 2;
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		perror("connect");
-		return 1;
+	int fd;
+	if (argv[1][0] == '/') { /* a Unix socket: the control socket */
+		struct sockaddr_un su = {.sun_family = AF_UNIX};
+		snprintf(su.sun_path, sizeof(su.sun_path), "%s", argv[1]);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&su, sizeof(su)) != 0) {
+			perror("connect");
+			return 1;
+		}
+	} else {
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_port = htons((uint16_t)atoi(argv[2]))};
+		if (inet_pton(AF_INET, argv[1], &sa.sin_addr) != 1)
+			return 2;
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+			perror("connect");
+			return 1;
+		}
 	}
 	long long t0 = now_ms();
 	uint8_t buf[8 + 2 + 100];

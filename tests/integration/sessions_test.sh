@@ -20,6 +20,7 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/hoptrace-it.XXXXXX")
 pids=""
 cleanup() {
 	for p in $pids; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -171,6 +172,24 @@ done
 	fail "a probe disturbed A's sessions"
 ok
 
+# Stuck control clients (silent, or a frame announced and never sent) do not
+# stall the daemon: the CLI is still answered at once, many times over.
+probes=""
+for kind in silent silent oversized; do
+	"$bin/ht_probe" "$W/A.sock" - "$kind" 20 >/dev/null 2>&1 &
+	probes="$probes $!"
+done
+pids="$pids $probes"
+sleep 0.3
+i=0
+while [ $i -lt 20 ]; do
+	timeout 2 "$HT" status -s "$W/A.sock" >/dev/null || fail "status stalled by stuck control clients"
+	i=$((i + 1))
+done
+# The stuck clients are still connected (a probe that failed would have exited).
+for p in $probes; do kill -0 "$p" 2>/dev/null || fail "a stuck control client was not connected"; done
+ok
+
 # SIGKILL B, start it again: sessions come back without anyone acting.
 eval "kill -9 \$pid_B"
 wait_state A B backoff 5
@@ -197,6 +216,22 @@ after=$("$HT" peers --json -s "$W/A.sock" | jq -r '.peers[] | select(.provider_i
 [ "$before" = "$after" ] || fail "SIGHUP disturbed the session with B ($before -> $after)"
 ok
 
+# SIGHUP after revoking C: A drops C's session, and C cannot come back.
+"$HT" ca revoke --ca ca --serial "$("$HT" cert show --json C.cert | jq .serial)" --crl ca.crl \
+	-o ca.crl >/dev/null || fail "revoke C"
+eval "kill -HUP \$pid_A"
+i=0
+until grep -q "peer CARRIER-C: session closed: certificate no longer valid: certificate has been revoked" A.log; do
+	[ $i -lt 50 ] || fail "A kept the session of revoked C"
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 1
+[ "$(state_of A C)" != established ] || fail "revoked C came back"
+[ "$(state_of A B)" = established ] && [ "$(state_of A D)" = established ] ||
+	fail "revoking C disturbed A's other sessions"
+ok
+
 # A broken configuration is named by file and line.
 printf '[identity]\nprovider_id = CARRIER-A\n[listen]\naddress = nowhere\n' >broken.conf
 if "$HD" -n -c broken.conf 2>err.txt; then fail "hoptraced -n accepted a broken config"; fi
@@ -206,7 +241,6 @@ ok
 # SIGTERM stops every daemon cleanly and removes its control socket.
 for d in A B C D; do eval "kill -TERM \$pid_$d"; done
 for d in A B C D; do eval "wait \$pid_$d" || fail "$d exited non-zero on SIGTERM"; done
-pids=""
 for d in A B C D; do [ ! -e "$W/$d.sock" ] || fail "$d left its control socket"; done
 ok
 echo "$n passed, 0 failed"
