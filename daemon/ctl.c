@@ -182,6 +182,9 @@ static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 			c->hello_done = true;
 		else if (req.type == HT_CTL_STATUS)
 			fill_status(d, &resp.status);
+		else if (req.type == HT_CTL_PEERS && d->n_peers > HT_CTL_MAX_PEERS)
+			ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR,
+					    "more peers than one response can carry");
 		else if (req.type == HT_CTL_PEERS && !(resp.peers = fill_peers(d, &resp.n_peers)))
 			ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR, "out of memory");
 	} else {
@@ -299,7 +302,10 @@ int hd_ctl_start(struct hd_daemon *d)
 	}
 	if (clear_stale(path) != 0)
 		return -1;
+	/* Never more open than 0660, not even between bind and chmod. */
+	mode_t old = umask(0117);
 	int rc = uv_pipe_bind(&srv->pipe, path);
+	umask(old);
 	if (rc == 0) {
 		srv->bound = true;
 		if (chmod(path, HT_CTL_SOCKET_MODE) != 0)

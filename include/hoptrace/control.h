@@ -52,7 +52,7 @@ typedef enum ht_ctl_type {
 	HT_CTL_PEERS = 10,
 } ht_ctl_type;
 
-/* ControlResult codes (spec/control.md, "Results"). Numbers are the wire's. */
+/* ControlResult codes (spec/control.md, section 7). Numbers are the wire's. */
 typedef enum ht_ctl_result {
 	HT_CTL_RESULT_OK = 0,
 	HT_CTL_RESULT_ERROR = 1,
@@ -173,7 +173,7 @@ void ht_ctl_response_set(ht_ctl_response *r, int32_t result, const char *detail)
 
 /*
  * The server's checks on one received frame body, in this order
- * (spec/control.md, "Server rules"): it decodes (MALFORMED), its version is
+ * (spec/control.md, section 4.2): it decodes (MALFORMED), its version is
  * HT_CTL_VERSION (UNSUPPORTED_VERSION, with a detail naming both versions),
  * the connection's first request is a hello (HELLO_REQUIRED; `hello_done`
  * says one was accepted already), the command is known (UNKNOWN_REQUEST).
