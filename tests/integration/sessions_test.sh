@@ -2,6 +2,7 @@
 # Integration test: real hoptraced processes on loopback with freshly made
 # anchors and certificates.
 #   - three daemons connect; `hoptrace peers --json` shows every session up;
+#   - a peer that stops answering is detected as dead, and comes back;
 #   - a daemon killed with SIGKILL and started again: sessions come back;
 #   - SIGHUP after adding a peer: the new session comes up, others stay;
 #   - clients that send garbage, an oversized frame or nothing are dropped
@@ -188,6 +189,24 @@ while [ $i -lt 20 ]; do
 done
 # The stuck clients are still connected (a probe that failed would have exited).
 for p in $probes; do kill -0 "$p" 2>/dev/null || fail "a stuck control client was not connected"; done
+ok
+
+# A peer that stops answering (SIGSTOP) is detected as dead after
+# dead_peer_ms, and the session comes back when it resumes.
+eval "kill -STOP \$pid_C"
+i=0
+until "$HT" peers --json -s "$W/A.sock" |
+	jq -e '.peers[] | select(.provider_id == "CARRIER-C") | .last_error | startswith("dead peer")' \
+		>/dev/null 2>&1; do
+	[ $i -lt 60 ] || fail "A did not detect that C stopped answering"
+	sleep 0.1
+	i=$((i + 1))
+done
+[ "$(state_of A C)" != established ] || fail "A still calls the dead C established"
+ok
+eval "kill -CONT \$pid_C"
+wait_state A C established 10
+wait_state C A established 10
 ok
 
 # SIGKILL B, start it again: sessions come back without anyone acting.
