@@ -30,6 +30,10 @@ void hd_log(enum hd_log_level level, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(line) - 1)
 		n = sizeof(line) - 2;
+	/* One event, one line: text from peers cannot forge log lines. */
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	fwrite(line, 1, (size_t)n, stderr);
 	fflush(stderr);

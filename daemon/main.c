@@ -146,6 +146,14 @@ static void reload(struct hd_daemon *d)
 		hd_config_free(&nc);
 		return;
 	}
+	if (ht_trust_check_rollback(d->trust, nt) != HT_OK) {
+		log_error("reload refused, keeping the running configuration: the revocation list "
+			  "is older than the one in force (or gone): it would un-revoke "
+			  "certificates");
+		ht_trust_free(nt);
+		hd_config_free(&nc);
+		return;
+	}
 	if (strcmp(nc.provider_id, d->cfg.provider_id) || strcmp(nc.key_path, d->cfg.key_path) ||
 	    strcmp(nc.cert_path, d->cfg.cert_path))
 		log_warn("reload: identity changes take effect at the next restart");

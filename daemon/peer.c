@@ -113,6 +113,15 @@ static int conn_send_pmsg(struct hd_conn *c, const ht_pmsg *m)
 {
 	uint8_t *pt, *frame;
 	size_t plen, flen;
+	/*
+	 * Drop before encrypting: a frame dropped after encryption would skip a
+	 * nonce and the peer could never decrypt the session again.
+	 */
+	if (c->closing || c->queued >= c->d->cfg.policy.send_queue_max) {
+		log_warn("%s: send queue full (%zu messages), message dropped", c->remote,
+			 c->queued);
+		return -1;
+	}
 	if (ht_pmsg_encode(m, &pt, &plen) != HT_OK)
 		return -1;
 	int rc = ht_session_send(c->sess, pt, plen, &frame, &flen);
@@ -233,7 +242,12 @@ static void on_established(struct hd_conn *c)
 
 	struct hd_conn *other = p->conn;
 	if (other && other != c) {
-		struct hd_conn *loser = preferred(c) ? other : c;
+		/*
+		 * Dialled by the same side, the newer one wins: the older is a
+		 * session the dialler has already given up on (it restarted).
+		 */
+		bool same = strcmp(initiator_of(c), initiator_of(other)) == 0;
+		struct hd_conn *loser = same || preferred(c) ? other : c;
 		if (loser == c) {
 			conn_close(c, "duplicate session (simultaneous open), keeping the other");
 			return;
@@ -544,6 +558,14 @@ static void keepalive_tick(uv_timer_t *t)
 		char why[96];
 		snprintf(why, sizeof(why), "dead peer: nothing received for %llu ms",
 			 (unsigned long long)(now - p->last_rx_ms));
+		conn_close(c, why);
+		return;
+	}
+	/* A session ends with its peer's certificate (expiry during a session). */
+	int rc = ht_session_recheck(c->sess, p->d->trust, ht_time_now());
+	if (rc != HT_OK) {
+		char why[128];
+		snprintf(why, sizeof(why), "certificate no longer valid: %s", ht_strerror(rc));
 		conn_close(c, why);
 		return;
 	}

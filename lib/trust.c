@@ -48,6 +48,18 @@ static struct anchor *find(const ht_trust *t, const uint8_t pk[HT_SIGN_PK_LEN])
 	return NULL;
 }
 
+int ht_trust_check_rollback(const ht_trust *prev, const ht_trust *next)
+{
+	for (size_t i = 0; i < prev->n; i++) {
+		const struct anchor *a = &prev->anchors[i], *b = find(next, a->pk);
+		if (!a->crl || !b)
+			continue;
+		if (!b->crl || ht_crl_get_info(b->crl)->number < ht_crl_get_info(a->crl)->number)
+			return HT_E_STALE;
+	}
+	return HT_OK;
+}
+
 int ht_trust_add_anchor(ht_trust *t, const uint8_t anchor_pk[HT_SIGN_PK_LEN])
 {
 	if (find(t, anchor_pk))

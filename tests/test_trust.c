@@ -300,6 +300,45 @@ static void test_too_many_anchors(void **state)
 	ht_trust_free(t);
 }
 
+/* A reload must not un-revoke: an older list, or none, for an anchor is stale. */
+static void test_check_rollback(void **state)
+{
+	(void)state;
+	const uint64_t s = 7;
+	ht_trust *prev, *next;
+	assert_int_equal(ht_trust_new(&prev), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(prev, anchor_a.sign_pk), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(prev, anchor_b.sign_pk), HT_OK);
+	add_crl_ok(prev, &anchor_a, 5, &s, 1);
+
+	/* Same anchors, a newer or equal list: fine. */
+	assert_int_equal(ht_trust_new(&next), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(next, anchor_a.sign_pk), HT_OK);
+	add_crl_ok(next, &anchor_a, 5, &s, 1);
+	assert_int_equal(ht_trust_check_rollback(prev, next), HT_OK);
+	ht_trust_free(next);
+
+	/* An older list: stale. */
+	assert_int_equal(ht_trust_new(&next), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(next, anchor_a.sign_pk), HT_OK);
+	add_crl_ok(next, &anchor_a, 4, NULL, 0);
+	assert_int_equal(ht_trust_check_rollback(prev, next), HT_E_STALE);
+	ht_trust_free(next);
+
+	/* No list at all for an anchor that had one: stale. */
+	assert_int_equal(ht_trust_new(&next), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(next, anchor_a.sign_pk), HT_OK);
+	assert_int_equal(ht_trust_check_rollback(prev, next), HT_E_STALE);
+	ht_trust_free(next);
+
+	/* The anchor itself removed: nothing to roll back. */
+	assert_int_equal(ht_trust_new(&next), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(next, anchor_b.sign_pk), HT_OK);
+	assert_int_equal(ht_trust_check_rollback(prev, next), HT_OK);
+	ht_trust_free(next);
+	ht_trust_free(prev);
+}
+
 #define FIX(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -321,6 +360,7 @@ int main(void)
 		FIX(test_two_anchors),
 		FIX(test_anchor_twice),
 		cmocka_unit_test(test_too_many_anchors),
+		cmocka_unit_test(test_check_rollback),
 	};
 	return cmocka_run_group_tests(tests, setup_keys, NULL);
 }

@@ -28,6 +28,13 @@ void ht_trust_free(ht_trust *t);
  */
 void ht_trust_swap(ht_trust *a, ht_trust *b);
 
+/*
+ * For a reload: HT_E_STALE if `next` would un-revoke anything `prev` holds,
+ * that is, for an anchor of both, `prev` holds a revocation list and `next`
+ * holds none or one with a lower number. HT_OK otherwise.
+ */
+int ht_trust_check_rollback(const ht_trust *prev, const ht_trust *next) HT_WUR;
+
 /* Adds an anchor public key; adding one twice is harmless. */
 int ht_trust_add_anchor(ht_trust *t, const uint8_t anchor_pk[HT_SIGN_PK_LEN]) HT_WUR;
 

@@ -236,6 +236,7 @@ after=$("$HT" peers --json -s "$W/A.sock" | jq -r '.peers[] | select(.provider_i
 ok
 
 # SIGHUP after revoking C: A drops C's session, and C cannot come back.
+cp ca.crl ca.crl.1
 "$HT" ca revoke --ca ca --serial "$("$HT" cert show --json C.cert | jq .serial)" --crl ca.crl \
 	-o ca.crl >/dev/null || fail "revoke C"
 eval "kill -HUP \$pid_A"
@@ -249,6 +250,21 @@ sleep 1
 [ "$(state_of A C)" != established ] || fail "revoked C came back"
 [ "$(state_of A B)" = established ] && [ "$(state_of A D)" = established ] ||
 	fail "revoking C disturbed A's other sessions"
+ok
+
+# SIGHUP with the older list back in place: refused, nothing un-revoked.
+cp ca.crl ca.crl.2
+cp ca.crl.1 ca.crl
+eval "kill -HUP \$pid_A"
+i=0
+until grep -q "reload refused.*older than the one in force" A.log; do
+	[ $i -lt 50 ] || fail "A accepted an older revocation list"
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5
+[ "$(state_of A C)" != established ] || fail "the rollback let revoked C back in"
+cp ca.crl.2 ca.crl
 ok
 
 # A broken configuration is named by file and line.
