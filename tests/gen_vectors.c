@@ -17,6 +17,9 @@
 #include "hoptrace/crl.h"
 #include "hoptrace/envelope.h"
 #include "hoptrace/keys.h"
+#include "hoptrace/noise.h"
+#include "hoptrace/peermsg.h"
+#include "hoptrace/session.h"
 #include "hoptrace/timefmt.h"
 #include "hoptrace/v1/cert.pb-c.h"
 #include "hoptrace/v1/envelope.pb-c.h"
@@ -26,6 +29,7 @@
 #define T0          1767225600ULL
 #define T1          1798761600ULL
 #define CERT_SERIAL 1001
+#define B_SERIAL    1002         /* CARRIER-B's certificate (handshake.json) */
 #define CHECK_TIME  (T0 + 86400) /* when the vectors are checked */
 
 static void die(const char *what)
@@ -156,6 +160,310 @@ static void add_rejection(json_t *list, const char *name, const char *what, cons
 	set(o, "expected_error", json_string(error));
 	if (json_array_append_new(list, o) != 0)
 		die("json");
+}
+
+/* ---- handshake.json ---- */
+
+/* Encoded HandshakePayload {certificate}: what messages 2 and 3 carry. */
+static void handshake_payload(const uint8_t *cert, size_t cert_len, uint8_t **out, size_t *len)
+{
+	Hoptrace__V1__HandshakePayload hp = HOPTRACE__V1__HANDSHAKE_PAYLOAD__INIT;
+	hp.certificate = (ProtobufCBinaryData){cert_len, (uint8_t *)cert};
+	*len = protobuf_c_message_get_packed_size(&hp.base);
+	*out = malloc(*len);
+	if (!*out)
+		die("out of memory");
+	protobuf_c_message_pack(&hp.base, *out);
+}
+
+static int allow_carrier_a(void *ud, const char *id)
+{
+	(void)ud;
+	return strcmp(id, "CARRIER-A") == 0 ? HT_OK : HT_E_NOT_A_PEER;
+}
+
+/* The next handshake frame `s` must send; dies if there is none. */
+static uint8_t *next_frame(ht_session *s, size_t *len)
+{
+	uint8_t *f;
+	ok(ht_session_pending(s, &f, len), "session pending");
+	if (!f)
+		die("session: no frame to send");
+	return f;
+}
+
+/* Hands a whole frame to `s`; returns the event. */
+static ht_session_event deliver(ht_session *s, const uint8_t *frame, size_t len, const uint8_t **pt,
+				size_t *pt_len)
+{
+	ht_frame_reader *rd = calloc(1, sizeof(*rd));
+	if (!rd)
+		die("out of memory");
+	size_t used, mlen;
+	const uint8_t *msg;
+	if (ht_frame_reader_push(rd, frame, len, &used, &msg, &mlen) != 1 || used != len)
+		die("frame reader");
+	ht_session_event ev;
+	ok(ht_session_recv(s, msg, mlen, &ev, pt, pt_len), "session recv");
+	free(rd);
+	return ev;
+}
+
+/*
+ * The same handshake again with the Noise core alone, from the seeds and the
+ * payloads: every message must equal the session's frame. Hands back the
+ * split keys (initiator to responder, then the reverse).
+ */
+static void noise_replay(const uint8_t *a_noise, const uint8_t *a_eph, const uint8_t *b_noise,
+			 const uint8_t *b_eph, const uint8_t *pa, size_t pa_len, const uint8_t *pb,
+			 size_t pb_len, uint8_t *const frames[3], const size_t frame_len[3],
+			 uint8_t k_ab[32], uint8_t k_ba[32])
+{
+	static uint8_t msg[HT_NOISE_MAX_MSG], pl[HT_NOISE_MAX_MSG];
+	const uint8_t *pro = (const uint8_t *)HT_SESSION_PROLOGUE;
+	size_t prl = strlen(HT_SESSION_PROLOGUE), n, m;
+	ht_noise_hs i, r;
+	ok(ht_noise_init(&i, HT_NOISE_XX, true, pro, prl, a_noise, NULL), "noise init i");
+	ok(ht_noise_init(&r, HT_NOISE_XX, false, pro, prl, b_noise, NULL), "noise init r");
+	ok(ht_noise_set_ephemeral(&i, a_eph), "noise eph i");
+	ok(ht_noise_set_ephemeral(&r, b_eph), "noise eph r");
+	struct {
+		ht_noise_hs *from, *to;
+		const uint8_t *p;
+		size_t len;
+	} steps[3] = {{&i, &r, NULL, 0}, {&r, &i, pb, pb_len}, {&i, &r, pa, pa_len}};
+	for (int k = 0; k < 3; k++) {
+		ok(ht_noise_write_message(steps[k].from, steps[k].p, steps[k].len, msg, sizeof(msg),
+					  &n),
+		   "noise write");
+		if (n + 2 != frame_len[k] || frames[k][0] != (uint8_t)(n >> 8) ||
+		    frames[k][1] != (uint8_t)n || memcmp(frames[k] + 2, msg, n) != 0)
+			die("the Noise core and the session disagree on a handshake message");
+		ok(ht_noise_read_message(steps[k].to, msg, n, pl, sizeof(pl), &m), "noise read");
+		if (m != steps[k].len || (m && memcmp(pl, steps[k].p, m) != 0))
+			die("handshake payload differs after decryption");
+	}
+	ht_noise_cipher is, ir, rs, rr;
+	ok(ht_noise_split(&i, &is, &ir), "split i");
+	ok(ht_noise_split(&r, &rs, &rr), "split r");
+	if (memcmp(is.k, rr.k, 32) != 0 || memcmp(ir.k, rs.k, 32) != 0)
+		die("split keys differ");
+	memcpy(k_ab, is.k, 32);
+	memcpy(k_ba, rs.k, 32);
+}
+
+/*
+ * One XX handshake between CARRIER-A (initiator, the provider of keys.json)
+ * and CARRIER-B (responder), both certified by the vector anchor, with fixed
+ * ephemeral keys; then a Ping from A and B's Pong.
+ */
+static void handshake_vector(const char *dir, const ht_keys *anchor, const ht_keys *a,
+			     const uint8_t *a_seed, const uint8_t *a_noise, const uint8_t *a_cert,
+			     size_t a_cert_len)
+{
+	uint8_t b_seed[32], b_noise[32], a_eph[32], b_eph[32], a_epk[32], b_epk[32];
+	ramp(b_seed, 32, 0x80);
+	ramp(b_noise, 32, 0xa0);
+	ramp(a_eph, 32, 0xc0);
+	ramp(b_eph, 32, 0xf0); /* f0 ... ff 00 ... 0f */
+	if (crypto_scalarmult_base(a_epk, a_eph) != 0 || crypto_scalarmult_base(b_epk, b_eph) != 0)
+		die("x25519");
+	ht_keys b;
+	ok(ht_keys_from_seeds(&b, HT_KEYS_PROVIDER, b_seed, b_noise), "CARRIER-B keys");
+
+	ht_cert_info bi = {0};
+	strcpy(bi.provider_id, "CARRIER-B");
+	memcpy(bi.sign_key, b.sign_pk, 32);
+	memcpy(bi.noise_key, b.noise_pk, 32);
+	bi.not_before = T0;
+	bi.not_after = T1;
+	bi.serial = B_SERIAL;
+	bi.roles = 0; /* a session requires no role */
+	uint8_t *b_cert;
+	size_t b_cert_len;
+	ok(ht_cert_issue(&bi, anchor, &b_cert, &b_cert_len), "issue CARRIER-B cert");
+
+	/* Both sides trust the vector anchor and hold no revocation list. */
+	ht_trust *ta, *tb;
+	ok(ht_trust_new(&ta), "trust");
+	ok(ht_trust_new(&tb), "trust");
+	ok(ht_trust_add_anchor(ta, anchor->sign_pk), "anchor");
+	ok(ht_trust_add_anchor(tb, anchor->sign_pk), "anchor");
+	ht_session_config ca = {
+		.initiator = true,
+		.keys = a,
+		.cert = a_cert,
+		.cert_len = a_cert_len,
+		.trust = ta,
+		.now = CHECK_TIME,
+		.expected_peer = "CARRIER-B",
+		.ephemeral_sk = a_eph,
+	};
+	ht_session_config cb = {
+		.initiator = false,
+		.keys = &b,
+		.cert = b_cert,
+		.cert_len = b_cert_len,
+		.trust = tb,
+		.now = CHECK_TIME,
+		.allowed = allow_carrier_a,
+		.ephemeral_sk = b_eph,
+	};
+	ht_session *sa, *sb;
+	ok(ht_session_new(&sa, &ca), "session A");
+	ok(ht_session_new(&sb, &cb), "session B");
+
+	/* The handshake: A, B, A. */
+	uint8_t *frames[3];
+	size_t flen[3];
+	const uint8_t *pt;
+	size_t ptl;
+	frames[0] = next_frame(sa, &flen[0]);
+	if (deliver(sb, frames[0], flen[0], &pt, &ptl) != HT_SESSION_NONE)
+		die("message 1");
+	frames[1] = next_frame(sb, &flen[1]);
+	if (deliver(sa, frames[1], flen[1], &pt, &ptl) != HT_SESSION_NONE)
+		die("message 2");
+	frames[2] = next_frame(sa, &flen[2]);
+	if (!ht_session_established(sa))
+		die("initiator not established after message 3");
+	if (deliver(sb, frames[2], flen[2], &pt, &ptl) != HT_SESSION_ESTABLISHED)
+		die("responder not established after message 3");
+	if (!ht_session_established(sb) ||
+	    strcmp(ht_session_peer(sa)->provider_id, "CARRIER-B") != 0 ||
+	    strcmp(ht_session_peer(sb)->provider_id, "CARRIER-A") != 0 ||
+	    memcmp(ht_session_handshake_hash(sa), ht_session_handshake_hash(sb),
+		   HT_NOISE_HASH_LEN) != 0)
+		die("the two sides do not agree");
+
+	uint8_t *pa, *pb;
+	size_t pa_len, pb_len;
+	handshake_payload(a_cert, a_cert_len, &pa, &pa_len);
+	handshake_payload(b_cert, b_cert_len, &pb, &pb_len);
+	uint8_t k_ab[32], k_ba[32];
+	noise_replay(a_noise, a_eph, b_noise, b_eph, pa, pa_len, pb, pb_len, frames, flen, k_ab,
+		     k_ba);
+
+	/* Transport: A pings with nonce 1, B answers. */
+	ht_pmsg ping = {.type = HT_PMSG_PING, .nonce = 1},
+		pong = {.type = HT_PMSG_PONG, .nonce = 1};
+	uint8_t *ping_pt, *pong_pt, *ping_f, *pong_f;
+	size_t ping_ptl, pong_ptl, ping_fl, pong_fl;
+	ok(ht_pmsg_encode(&ping, &ping_pt, &ping_ptl), "encode ping");
+	ok(ht_pmsg_encode(&pong, &pong_pt, &pong_ptl), "encode pong");
+	ok(ht_session_send(sa, ping_pt, ping_ptl, &ping_f, &ping_fl), "send ping");
+	if (deliver(sb, ping_f, ping_fl, &pt, &ptl) != HT_SESSION_MESSAGE || ptl != ping_ptl ||
+	    memcmp(pt, ping_pt, ptl) != 0)
+		die("ping");
+	ok(ht_session_send(sb, pong_pt, pong_ptl, &pong_f, &pong_fl), "send pong");
+	if (deliver(sa, pong_f, pong_fl, &pt, &ptl) != HT_SESSION_MESSAGE || ptl != pong_ptl ||
+	    memcmp(pt, pong_pt, ptl) != 0)
+		die("pong");
+
+	uint8_t preamble[HT_PREAMBLE_LEN];
+	ht_preamble(preamble);
+	const uint8_t *hash = ht_session_handshake_hash(sa);
+
+	json_t *o = json_object();
+	set(o, "description",
+	    json_string("One peer-session handshake (Noise_XX_25519_ChaChaPoly_BLAKE2b) between "
+			"CARRIER-A (initiator: it dialled) and CARRIER-B (responder), both "
+			"certified by the anchor of keys.json, with fixed ephemeral keys; then a "
+			"Ping from A and B's Pong. Both sides verify at check_time, trust only "
+			"anchor_sign_key_hex and hold no revocation list. frame_hex is the whole "
+			"frame: 2-octet big-endian length, then the Noise message."));
+	set(o, "protocol_name", json_string("Noise_XX_25519_ChaChaPoly_BLAKE2b"));
+	set(o, "prologue", json_string(HT_SESSION_PROLOGUE));
+	set(o, "prologue_hex",
+	    hex((const uint8_t *)HT_SESSION_PROLOGUE, strlen(HT_SESSION_PROLOGUE)));
+	set(o, "check_time", json_integer(CHECK_TIME));
+	set(o, "anchor_sign_key_hex", hex(anchor->sign_pk, 32));
+
+	struct {
+		const char *role, *id;
+		const ht_keys *k;
+		const uint8_t *seed, *noise, *eph, *epk, *cert, *payload;
+		size_t cert_len, payload_len;
+		const char *cert_note;
+	} party[2] = {
+		{"initiator", "CARRIER-A", a, a_seed, a_noise, a_eph, a_epk, a_cert, pa, a_cert_len,
+		 pa_len, "envelope_hex of certificate.json"},
+		{"responder", "CARRIER-B", &b, b_seed, b_noise, b_eph, b_epk, b_cert, pb,
+		 b_cert_len, pb_len,
+		 "serial 1002, no roles, not_before 1767225600, not_after 1798761600"},
+	};
+	for (int k = 0; k < 2; k++) {
+		json_t *p = json_object();
+		set(p, "provider_id", json_string(party[k].id));
+		set(p, "sign_seed_hex", hex(party[k].seed, 32));
+		set(p, "sign_key_hex", hex(party[k].k->sign_pk, 32));
+		set(p, "noise_secret_hex", hex(party[k].noise, 32));
+		set(p, "noise_key_hex", hex(party[k].k->noise_pk, 32));
+		set(p, "ephemeral_secret_hex", hex(party[k].eph, 32));
+		set(p, "ephemeral_key_hex", hex(party[k].epk, 32));
+		set(p, "certificate", json_string(party[k].cert_note));
+		set(p, "certificate_hex", hex(party[k].cert, party[k].cert_len));
+		set(p, "handshake_payload_hex", hex(party[k].payload, party[k].payload_len));
+		set(p, "preamble_hex", hex(preamble, sizeof(preamble)));
+		set(p, "handshake_hash_hex", hex(hash, HT_NOISE_HASH_LEN));
+		set(o, party[k].role, p);
+	}
+
+	json_t *hs = json_array();
+	static const char *const senders[3] = {"initiator", "responder", "initiator"};
+	static const char *const tokens[3] = {"-> e", "<- e, ee, s, es", "-> s, se"};
+	static const char *const payloads[3] = {"empty", "responder.handshake_payload_hex",
+						"initiator.handshake_payload_hex"};
+	for (int k = 0; k < 3; k++) {
+		json_t *m = json_object();
+		set(m, "message", json_integer(k + 1));
+		set(m, "sender", json_string(senders[k]));
+		set(m, "tokens", json_string(tokens[k]));
+		set(m, "payload", json_string(payloads[k]));
+		set(m, "length", json_integer((json_int_t)flen[k] - 2));
+		set(m, "frame_hex", hex(frames[k], flen[k]));
+		if (json_array_append_new(hs, m) != 0)
+			die("json");
+	}
+	set(o, "handshake", hs);
+
+	json_t *keys = json_object();
+	set(keys, "initiator_to_responder_hex", hex(k_ab, 32));
+	set(keys, "responder_to_initiator_hex", hex(k_ba, 32));
+	set(o, "transport_keys", keys);
+
+	json_t *tr = json_array();
+	json_t *m = json_object();
+	set(m, "sender", json_string("initiator"));
+	set(m, "cipher_nonce", json_integer(0));
+	set(m, "message", json_pack("{s{sI}}", "ping", "nonce", (json_int_t)1));
+	set(m, "plaintext_hex", hex(ping_pt, ping_ptl));
+	set(m, "frame_hex", hex(ping_f, ping_fl));
+	json_array_append_new(tr, m);
+	m = json_object();
+	set(m, "sender", json_string("responder"));
+	set(m, "cipher_nonce", json_integer(0));
+	set(m, "message", json_pack("{s{sI}}", "pong", "nonce", (json_int_t)1));
+	set(m, "plaintext_hex", hex(pong_pt, pong_ptl));
+	set(m, "frame_hex", hex(pong_f, pong_fl));
+	json_array_append_new(tr, m);
+	set(o, "transport", tr);
+	write_json(dir, "handshake.json", o);
+
+	for (int k = 0; k < 3; k++)
+		free(frames[k]);
+	free(pa);
+	free(pb);
+	free(ping_pt);
+	free(pong_pt);
+	free(ping_f);
+	free(pong_f);
+	free(b_cert);
+	ht_session_free(sa);
+	ht_session_free(sb);
+	ht_trust_free(ta);
+	ht_trust_free(tb);
+	ht_keys_wipe(&b);
 }
 
 int main(int argc, char **argv)
@@ -404,6 +712,8 @@ int main(int argc, char **argv)
 	/* The revocation list's envelope presented as a certificate. */
 	add_rejection(rej, "wrong_kind", "A revocation-list envelope offered as a certificate.",
 		      crl, crl_len, false, CHECK_TIME, 0, "wrong_kind");
+
+	handshake_vector(dir, &anchor, &prov, prov_seed, prov_noise, cert, cert_len);
 
 	json_t *rj = json_object();
 	set(rj, "description",
