@@ -42,16 +42,28 @@ static char *xstrdup(const char *s)
 	return d;
 }
 
-/* A file name from the config, made absolute against the config's folder. */
+/*
+ * A file name from the config, made absolute against the config's folder;
+ * NULL (with the error set) when it would be too long to print back.
+ */
 static char *path_value(struct parse *p, const char *v)
 {
-	if (v[0] == '/')
-		return xstrdup(v);
 	size_t n = strlen(p->dir) + strlen(v) + 2;
 	char *s = malloc(n);
 	if (!s)
 		abort();
-	snprintf(s, n, "%s/%s", p->dir, v);
+	if (v[0] == '/')
+		snprintf(s, n, "%s", v);
+	else
+		snprintf(s, n, "%s/%s", p->dir, v);
+	if (strlen(s) > HD_CONFIG_MAX_PATH || !v[0]) {
+		failf(p, "%s: file name '%.40s%s' is %s", p->path, s, strlen(s) > 40 ? "..." : "",
+		      v[0] ? "too long once made absolute (at most " HD_STR(
+				     HD_CONFIG_MAX_PATH) " characters)"
+			   : "empty");
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
@@ -168,21 +180,26 @@ static int handler(void *user, const char *section, const char *name, const char
 	} else if (IS("identity", "key")) {
 		if (!once(p, section, name))
 			return 0;
-		c->key_path = path_value(p, value);
+		if (!(c->key_path = path_value(p, value)))
+			return 0;
 	} else if (IS("identity", "certificate")) {
 		if (!once(p, section, name))
 			return 0;
-		c->cert_path = path_value(p, value);
+		if (!(c->cert_path = path_value(p, value)))
+			return 0;
 	} else if (IS("trust", "anchor")) {
 		if (c->n_anchors == HD_MAX_ANCHORS) {
 			failf(p, "%s: more than %d anchors", p->path, HD_MAX_ANCHORS);
 			return 0;
 		}
-		c->anchors[c->n_anchors++] = path_value(p, value);
+		if (!(c->anchors[c->n_anchors] = path_value(p, value)))
+			return 0;
+		c->n_anchors++;
 	} else if (IS("trust", "revocation_list")) {
 		if (!once(p, section, name))
 			return 0;
-		c->crl_path = path_value(p, value);
+		if (!(c->crl_path = path_value(p, value)))
+			return 0;
 	} else if (IS("listen", "address")) {
 		if (c->n_listen == HD_MAX_LISTEN) {
 			failf(p, "%s: more than %d listen addresses", p->path, HD_MAX_LISTEN);
@@ -195,12 +212,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		if (!once(p, section, name))
 			return 0;
 		free(c->control_socket);
-		c->control_socket = path_value(p, value);
+		if (!(c->control_socket = path_value(p, value)))
+			return 0;
 	} else if (IS("state", "directory")) {
 		if (!once(p, section, name))
 			return 0;
 		free(c->state_dir);
-		c->state_dir = path_value(p, value);
+		if (!(c->state_dir = path_value(p, value)))
+			return 0;
 	} else if (IS("log", "level")) {
 		if (!once(p, section, name))
 			return 0;
@@ -314,6 +333,13 @@ int hd_config_parse(const char *path, const char *text, size_t len, struct hd_co
 	char *copy = strndup(text, len);
 	if (!copy)
 		abort();
+	/*
+	 * No continuation lines (an indented line would silently join the
+	 * previous value), and stop at the first error so its line is the one
+	 * reported.
+	 */
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
 	int at = ini_parse_string(copy, handler, &p);
 	free(copy);
 	if (at != 0) {
@@ -383,7 +409,9 @@ int hd_config_load(const char *path, struct hd_config *out, char *err, size_t er
 
 void hd_config_print(const struct hd_config *c, FILE *f)
 {
-	fprintf(f, "# %s, normalised\n\n[identity]\nprovider_id = %s\nkey = %s\ncertificate = %s\n",
+	fprintf(f,
+		"# %.150s, normalised\n\n[identity]\nprovider_id = %s\nkey = %s\ncertificate = "
+		"%s\n",
 		c->path, c->provider_id, c->key_path, c->cert_path);
 	fprintf(f, "\n[trust]\n");
 	for (size_t i = 0; i < c->n_anchors; i++)

@@ -13,8 +13,12 @@
 
 #include "hoptrace/cert.h"
 
-#define HD_CONFIG_MAX_BYTES  (1 << 20)
-#define HD_CONFIG_MAX_LINE   190 /* libinih's line buffer is 200 bytes */
+#define HD_CONFIG_MAX_BYTES (1 << 20)
+#define HD_CONFIG_MAX_LINE  190 /* libinih's line buffer is 200 bytes */
+/* Longest file name once made absolute, so that `-n` output parses again. */
+#define HD_CONFIG_MAX_PATH   170
+#define HD_STR_(x)           #x
+#define HD_STR(x)            HD_STR_(x)
 #define HD_MAX_PEERS         1024
 #define HD_MAX_LISTEN        8
 #define HD_MAX_ANCHORS       16

@@ -1,12 +1,15 @@
 #!/bin/sh
-# Builds the libFuzzer targets in build-fuzz/ (clang, ASan+UBSan) and runs each
-# for FUZZ_SECONDS seconds (default 60), one at a time, on a scratch copy of
-# its seed corpus so fuzz/corpus/ is never modified. Exits non-zero if any
-# target finds a crash, leak, timeout or out-of-memory. `make fuzz` runs this.
+# Builds the libFuzzer targets in $FUZZ_BUILD (default build-fuzz/; clang,
+# ASan+UBSan) and runs each for FUZZ_SECONDS seconds (default 60), one at a
+# time, on a scratch copy of its seed corpus so fuzz/corpus/ is never
+# modified. Exits non-zero if any target finds a crash, leak, timeout or
+# out-of-memory. `make fuzz` runs this.
 #
 # Environment:
 #   FUZZ_SECONDS  seconds per target (default 60)
 #   FUZZ_TARGETS  space-separated subset of targets (default: all)
+#   FUZZ_BUILD    build directory, relative to the repository or absolute
+#                 (default build-fuzz)
 #   FUZZ_WORKDIR  where scratch corpora and crash files go (default: mktemp -d)
 #   FUZZ_ARGS     extra libFuzzer flags, e.g. "-seed=1 -jobs=1"
 set -eu
@@ -15,11 +18,13 @@ cd "$(dirname "$0")/.."
 [ -f fuzz/CMakeLists.txt ] || { echo "fuzz.sh: run from the repository" >&2; exit 2; }
 
 secs=${FUZZ_SECONDS:-60}
-targets=${FUZZ_TARGETS:-"fuzz_envelope fuzz_cert fuzz_crl fuzz_keyfile fuzz_time fuzz_noise fuzz_control"}
+# Every target in fuzz/CMakeLists.txt (HT_FUZZ_TARGETS).
+targets=${FUZZ_TARGETS:-"fuzz_envelope fuzz_cert fuzz_crl fuzz_keyfile fuzz_time fuzz_noise fuzz_control fuzz_config fuzz_session fuzz_peermsg"}
+build=${FUZZ_BUILD:-build-fuzz}
 case $secs in '' | *[!0-9]*) echo "fuzz.sh: FUZZ_SECONDS must be a number" >&2; exit 2 ;; esac
 
-CC=clang cmake -S . -B build-fuzz -DHT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j2 >/dev/null
+CC=clang cmake -S . -B "$build" -DHT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j2 >/dev/null
 
 work=${FUZZ_WORKDIR:-$(mktemp -d "${TMPDIR:-/tmp}/hoptrace-fuzz.XXXXXX")}
 mkdir -p "$work"
@@ -27,11 +32,21 @@ failed=""
 summary=""
 
 for t in $targets; do
+	# Room for each parser's inputs and, where it has a size limit that is
+	# not too slow to reach, a little more so the limit is tested (libFuzzer
+	# starts short and grows inputs, so a high bound costs little).
 	case $t in
-	fuzz_envelope | fuzz_crl) max_len=65536 ;;
+	fuzz_time) max_len=256 ;;         # HT_TIME_STR_MAX is 32
+	fuzz_cert) max_len=4096 ;;        # HT_CERT_MAX 2048
+	fuzz_keyfile) max_len=8192 ;;     # HT_KEYFILE_MAX 4096
+	fuzz_config) max_len=32768 ;;     # no limit in hd_config_parse; 1024 peers
+	fuzz_session) max_len=16384 ;;    # handshake frames with certificates, transport
+	fuzz_control) max_len=16384 ;;    # frames; HT_CTL_MAX_FRAME (1 MiB) is too slow
+	fuzz_envelope | fuzz_crl) max_len=65536 ;;  # HT_ENVELOPE_MAX 60000
+	fuzz_noise | fuzz_peermsg) max_len=65600 ;; # HT_NOISE_MAX_MSG 65535, HT_PAYLOAD_MAX
 	*) max_len=4096 ;;
 	esac
-	bin=build-fuzz/bin/$t
+	bin=$build/bin/$t
 	[ -x "$bin" ] || { echo "fuzz.sh: no such target: $t" >&2; exit 2; }
 	dir=$work/$t
 	rm -rf "$dir"
