@@ -156,6 +156,30 @@ static void test_errors_bytes(void **state)
 	assert_non_null(strstr(err, "/etc/h.conf:2: NUL byte"));
 }
 
+/* Found by fuzz_config: each once misparsed. */
+static void test_fuzz_findings(void **state)
+{
+	(void)state;
+	/* An indented section header is a section, not part of the previous value. */
+	const char *indented =
+		ID "[listen]\naddress = 127.0.0.1:1\n  [peer B]\n  address = 1.2.3.4:5\n";
+	struct hd_config c;
+	char err[256] = "";
+	assert_int_equal(
+		hd_config_parse("/etc/h.conf", indented, strlen(indented), &c, err, sizeof(err)),
+		0);
+	assert_non_null(hd_config_peer(&c, "B"));
+	assert_string_equal(c.anchors[0], "/etc/a");
+	hd_config_free(&c);
+	/* The first error is the one reported, with its own line. */
+	bad("garbage line\n" ID "[log]\nlevel = loud\n", "/etc/h.conf:1: syntax error");
+	/* A file name too long to print back is refused when read. */
+	char longpath[512];
+	snprintf(longpath, sizeof(longpath), "[identity]\nkey = %0175d\n", 0);
+	bad(longpath, "/etc/h.conf:2: file name");
+	bad("[identity]\nkey =\n", "/etc/h.conf:2: file name '/etc/' is empty");
+}
+
 static void test_addr_split(void **state)
 {
 	(void)state;
@@ -180,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_parse_good),        cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_errors_name_lines), cmocka_unit_test(test_errors_whole_file),
 		cmocka_unit_test(test_errors_bytes),      cmocka_unit_test(test_addr_split),
+		cmocka_unit_test(test_fuzz_findings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
