@@ -8,7 +8,7 @@
 
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libsodium-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler \
-	libcmocka-dev libjansson-dev libinih-dev jq
+	libcmocka-dev libjansson-dev libinih-dev liblmdb-dev jq
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 

@@ -8,7 +8,10 @@
 #include <arpa/inet.h>
 #include <ini.h>
 
+#include "hoptrace/e164.h"
 #include "hoptrace/fileio.h"
+
+static int cmp_trunk(const void *a, const void *b);
 
 struct parse {
 	struct hd_config *c;
@@ -147,6 +150,50 @@ static bool once(struct parse *p, const char *section, const char *name)
 	return true;
 }
 
+/* A trunk-group name: what CDR exports write, without spaces or commas. */
+static bool trunk_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > HD_TRUNK_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(s[i] >= 'A' && s[i] <= 'Z') && !(s[i] >= 'a' && s[i] <= 'z') &&
+		    !(s[i] >= '0' && s[i] <= '9') && !strchr("._-/+@", s[i]))
+			return false;
+	return true;
+}
+
+/* [trunks] NAME = PROVIDER-ID, or NAME = local (this carrier's customers). */
+static int trunk_value(struct parse *p, const char *name, const char *value)
+{
+	struct hd_config *c = p->c;
+	if (!trunk_name_valid(name)) {
+		failf(p, "%s: trunk group '%.64s': 1-64 of A-Z a-z 0-9 . _ - / + @", p->path, name);
+		return 0;
+	}
+	bool local = strcmp(value, "local") == 0;
+	if (!local && !ht_provider_id_valid(value, strlen(value))) {
+		failf(p, "%s: trunk group '%s': '%s' is neither 'local' nor a provider ID", p->path,
+		      name, value);
+		return 0;
+	}
+	if (c->n_trunks == HD_MAX_TRUNKS) {
+		failf(p, "%s: more than %d trunk groups", p->path, HD_MAX_TRUNKS);
+		return 0;
+	}
+	struct hd_trunk_cfg *nt = realloc(c->trunks, (c->n_trunks + 1) * sizeof(*nt));
+	if (!nt)
+		abort();
+	c->trunks = nt;
+	struct hd_trunk_cfg *t = &c->trunks[c->n_trunks++];
+	memset(t, 0, sizeof(*t));
+	strcpy(t->name, name);
+	t->local = local;
+	if (!local)
+		strcpy(t->provider_id, value);
+	return 1;
+}
+
 static const struct {
 	const char *name;
 	size_t off;
@@ -230,6 +277,27 @@ static int handler(void *user, const char *section, const char *name, const char
 		}
 		free(c->log_level);
 		c->log_level = xstrdup(value);
+	} else if (IS("store", "retention_days")) {
+		if (!once(p, section, name))
+			return 0;
+		return u32_value(p, name, value, 1, 36500, &c->retention_days);
+	} else if (IS("store", "country_code")) {
+		if (!once(p, section, name))
+			return 0;
+		/* Only plans spec/numbers.md defines: national numbers must map alike everywhere.
+		 */
+		if (!value[0] || strlen(value) >= sizeof(c->country_code) ||
+		    !ht_e164_cc_valid(value)) {
+			failf(p,
+			      "%s: country_code '%s' is not supported (spec/numbers.md defines 1, "
+			      "the North American Numbering Plan; leave it out for international "
+			      "forms only)",
+			      p->path, value);
+			return 0;
+		}
+		strcpy(c->country_code, value);
+	} else if (strcmp(section, "trunks") == 0) {
+		return trunk_value(p, name, value);
 	} else if (strcmp(section, "policy") == 0) {
 		for (size_t i = 0; i < NPOLICY; i++) {
 			if (strcmp(name, policy_keys[i].name) == 0) {
@@ -289,6 +357,7 @@ static void defaults(struct hd_config *c)
 	c->control_socket = xstrdup(HD_DEFAULT_SOCKET);
 	c->state_dir = xstrdup(HD_DEFAULT_STATE_DIR);
 	c->log_level = xstrdup("info");
+	c->retention_days = 90;
 	c->policy = (struct hd_policy){
 		.handshake_timeout_ms = 5000,
 		.keepalive_ms = 10000,
@@ -376,6 +445,15 @@ int hd_config_parse(const char *path, const char *text, size_t len, struct hd_co
 			goto fail;
 		}
 	}
+	if (out->n_trunks)
+		qsort(out->trunks, out->n_trunks, sizeof(*out->trunks), cmp_trunk);
+	for (size_t i = 1; i < out->n_trunks; i++) {
+		if (strcmp(out->trunks[i - 1].name, out->trunks[i].name) == 0) {
+			snprintf(err, errlen, "%s: [trunks] %s given twice", path,
+				 out->trunks[i].name);
+			goto fail;
+		}
+	}
 	if (out->policy.backoff_min_ms > out->policy.backoff_max_ms) {
 		snprintf(err, errlen, "%s: [policy] backoff_min_ms exceeds backoff_max_ms", path);
 		goto fail;
@@ -427,8 +505,43 @@ void hd_config_print(const struct hd_config *c, FILE *f)
 	for (size_t i = 0; i < NPOLICY; i++)
 		fprintf(f, "%s = %u\n", policy_keys[i].name,
 			*(const uint32_t *)((const char *)&c->policy + policy_keys[i].off));
+	fprintf(f, "\n[store]\nretention_days = %u\n", c->retention_days);
+	if (c->country_code[0])
+		fprintf(f, "country_code = %s\n", c->country_code);
+	if (c->n_trunks)
+		fprintf(f, "\n[trunks]\n");
+	for (size_t i = 0; i < c->n_trunks; i++)
+		fprintf(f, "%s = %s\n", c->trunks[i].name,
+			c->trunks[i].local ? "local" : c->trunks[i].provider_id);
 	for (size_t i = 0; i < c->n_peers; i++)
 		fprintf(f, "\n[peer %s]\naddress = %s\n", c->peers[i].id, c->peers[i].address);
+}
+
+static int cmp_trunk(const void *a, const void *b)
+{
+	return strcmp(((const struct hd_trunk_cfg *)a)->name,
+		      ((const struct hd_trunk_cfg *)b)->name);
+}
+
+/* Trunks are sorted once parsed: a CDR import looks up two per row. */
+const struct hd_trunk_cfg *hd_config_trunk(const struct hd_config *c, const char *name, size_t len)
+{
+	size_t lo = 0, hi = c->n_trunks;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *m = c->trunks[mid].name;
+		size_t ml = strlen(m);
+		int r = memcmp(m, name, ml < len ? ml : len);
+		if (r == 0)
+			r = (ml > len) - (ml < len);
+		if (r == 0)
+			return &c->trunks[mid];
+		if (r < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
 }
 
 const struct hd_peer_cfg *hd_config_peer(const struct hd_config *c, const char *id)
@@ -451,5 +564,6 @@ void hd_config_free(struct hd_config *c)
 	free(c->state_dir);
 	free(c->log_level);
 	free(c->peers);
+	free(c->trunks);
 	memset(c, 0, sizeof(*c));
 }

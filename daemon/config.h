@@ -31,6 +31,16 @@ struct hd_peer_cfg {
 	char address[HD_ADDR_MAX]; /* empty: the peer dials us, we never dial it */
 };
 
+#define HD_TRUNK_NAME_MAX 64
+#define HD_MAX_TRUNKS     65536
+
+/* [trunks]: a trunk-group name of the CDR exports and what it faces. */
+struct hd_trunk_cfg {
+	char name[HD_TRUNK_NAME_MAX + 1];
+	bool local;                               /* this carrier's own customers */
+	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* else: the carrier it faces */
+};
+
 struct hd_policy {
 	uint32_t handshake_timeout_ms;
 	uint32_t keepalive_ms;
@@ -56,6 +66,10 @@ struct hd_config {
 	struct hd_policy policy;
 	struct hd_peer_cfg *peers;
 	size_t n_peers;
+	uint32_t retention_days; /* [store] */
+	char country_code[4];    /* [store] for national numbers; "" = none */
+	struct hd_trunk_cfg *trunks;
+	size_t n_trunks;
 };
 
 /*
@@ -71,6 +85,9 @@ int hd_config_load(const char *path, struct hd_config *out, char *err, size_t er
 
 /* Prints `c` normalised: every key, defaults filled in, absolute paths. */
 void hd_config_print(const struct hd_config *c, FILE *f);
+
+/* Looks up a trunk group by name (`len` bytes); NULL if not mapped. */
+const struct hd_trunk_cfg *hd_config_trunk(const struct hd_config *c, const char *name, size_t len);
 
 /* Looks up a configured peer by provider ID; NULL if not configured. */
 const struct hd_peer_cfg *hd_config_peer(const struct hd_config *c, const char *id);

@@ -7,7 +7,9 @@
 
 #include <uv.h>
 
+#include "audit.h"
 #include "config.h"
+#include "store.h"
 #include "hoptrace/cert.h"
 #include "hoptrace/keys.h"
 #include "hoptrace/session.h"
@@ -89,6 +91,9 @@ struct hd_daemon {
 	struct hd_counters counters;
 	uint64_t started_ms;
 	void *ctl; /* the control server (ctl.c) */
+	struct hd_store *store;
+	struct hd_audit *audit;
+	uv_timer_t expire_timer; /* retention, hourly */
 	bool stopping;
 };
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sodium.h>
 
@@ -179,6 +180,42 @@ static void reload(struct hd_daemon *d)
 	log_info("configuration reloaded: %zu peers", d->n_peers);
 }
 
+/* Opens the call-record store and the audit log under the state folder. */
+static int open_state(struct hd_daemon *d)
+{
+	const char *dir = d->cfg.state_dir;
+	if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		log_error("state directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	size_t n = strlen(dir) + 8;
+	char *cdr = malloc(n);
+	if (!cdr)
+		return -1;
+	snprintf(cdr, n, "%s/cdr", dir);
+	hd_store_opts so = {.dir = cdr, .retention_days = d->cfg.retention_days};
+	int rc = hd_store_open(&d->store, &so);
+	free(cdr);
+	if (rc != HT_OK) {
+		log_error("call-record store in %s: %s", dir, ht_strerror(rc));
+		return -1;
+	}
+	if ((rc = hd_audit_open(&d->audit, dir, false)) != HT_OK) {
+		log_error("audit log in %s: %s", dir, ht_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void on_expire(uv_timer_t *t)
+{
+	struct hd_daemon *d = t->data;
+	size_t dropped;
+	if (hd_store_expire(d->store, hd_now_ms(), &dropped) == HT_OK && dropped)
+		log_info("store: %zu partitions past %u days of retention dropped", dropped,
+			 d->cfg.retention_days);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct hd_daemon *d = s->data;
@@ -193,6 +230,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	d->stopping = true;
 	hd_ctl_stop(d);
 	hd_net_stop(d);
+	uv_close((uv_handle_t *)&d->expire_timer, NULL);
 	uv_close((uv_handle_t *)&d->sig_hup, NULL);
 	uv_close((uv_handle_t *)&d->sig_term, NULL);
 	uv_close((uv_handle_t *)&d->sig_int, NULL);
@@ -264,17 +302,24 @@ int main(int argc, char **argv)
 
 	log_info("hoptraced %s starting as %s (%zu peers)", ht_version(), d.cfg.provider_id,
 		 d.cfg.n_peers);
+	uv_timer_init(d.loop, &d.expire_timer);
+	d.expire_timer.data = &d;
 	int rc = 0;
-	if (hd_ctl_start(&d) != 0 || hd_net_start(&d) != 0) {
+	if (open_state(&d) != 0 || hd_ctl_start(&d) != 0 || hd_net_start(&d) != 0) {
 		rc = 1;
 		d.stopping = true;
 		hd_ctl_stop(&d);
 		hd_net_stop(&d);
+		uv_close((uv_handle_t *)&d.expire_timer, NULL);
 		uv_close((uv_handle_t *)&d.sig_hup, NULL);
 		uv_close((uv_handle_t *)&d.sig_term, NULL);
 		uv_close((uv_handle_t *)&d.sig_int, NULL);
 	}
+	if (!rc)
+		uv_timer_start(&d.expire_timer, on_expire, 0, 3600 * 1000);
 	uv_run(d.loop, UV_RUN_DEFAULT);
+	hd_store_close(d.store);
+	hd_audit_close(d.audit);
 	if (uv_loop_close(d.loop) != 0)
 		log_warn("event loop closed with handles still open");
 	identity_free(&d);

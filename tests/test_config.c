@@ -180,6 +180,42 @@ static void test_fuzz_findings(void **state)
 	bad("[identity]\nkey =\n", "/etc/h.conf:2: file name '/etc/' is empty");
 }
 
+static void test_store_and_trunks(void **state)
+{
+	(void)state;
+	const char *t = ID "[store]\nretention_days = 540\ncountry_code = 1\n"
+			   "[trunks]\nzeta = TRANSIT-1\nalpha-01 = local\nmid.7 = ORIG-TEL\n";
+	struct hd_config c;
+	char err[256] = "";
+	assert_int_equal(hd_config_parse("/etc/h.conf", t, strlen(t), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.retention_days, 540);
+	assert_string_equal(c.country_code, "1");
+	assert_int_equal(c.n_trunks, 3);
+	const struct hd_trunk_cfg *tr = hd_config_trunk(&c, "zeta", 4);
+	assert_non_null(tr);
+	assert_false(tr->local);
+	assert_string_equal(tr->provider_id, "TRANSIT-1");
+	assert_true(hd_config_trunk(&c, "alpha-01", 8)->local);
+	assert_non_null(hd_config_trunk(&c, "mid.7xxx", 5)); /* by length */
+	assert_null(hd_config_trunk(&c, "mid", 3));
+	assert_null(hd_config_trunk(&c, "nope", 4));
+	hd_config_free(&c);
+
+	struct hd_config d;
+	assert_int_equal(hd_config_parse("/etc/h.conf", ID, strlen(ID), &d, err, sizeof(err)), 0);
+	assert_int_equal(d.retention_days, 90); /* default */
+	assert_string_equal(d.country_code, "");
+	hd_config_free(&d);
+
+	bad(ID "[store]\nretention_days = 0\n", "/etc/h.conf:8: retention_days");
+	bad(ID "[store]\ncountry_code = 01\n", "/etc/h.conf:8: country_code");
+	bad(ID "[store]\ncountry_code = 1234\n", "/etc/h.conf:8: country_code");
+	bad(ID "[store]\ncountry_code = 44\n", "/etc/h.conf:8: country_code '44' is not supported");
+	bad(ID "[trunks]\ntg = not a provider\n", "/etc/h.conf:8: trunk group 'tg'");
+	bad(ID "[trunks]\nbad name! = local\n", "/etc/h.conf:8:");
+	bad(ID "[trunks]\ntg = local\ntg = TRANSIT-1\n", "[trunks] tg given twice");
+}
+
 static void test_addr_split(void **state)
 {
 	(void)state;
@@ -204,7 +240,7 @@ int main(void)
 		cmocka_unit_test(test_parse_good),        cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_errors_name_lines), cmocka_unit_test(test_errors_whole_file),
 		cmocka_unit_test(test_errors_bytes),      cmocka_unit_test(test_addr_split),
-		cmocka_unit_test(test_fuzz_findings),
+		cmocka_unit_test(test_fuzz_findings),     cmocka_unit_test(test_store_and_trunks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

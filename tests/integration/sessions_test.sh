@@ -68,7 +68,8 @@ conf() {
 		printf '[identity]\nprovider_id = CARRIER-%s\nkey = %s.key\ncertificate = %s.cert\n' \
 			"$name" "$name" "$name"
 		printf '[trust]\nanchor = ca.pub\n[listen]\naddress = 127.0.0.1:%s\n' "$(port "$idx")"
-		printf '[control]\nsocket = %s/%s.sock\n[state]\ndirectory = %s\n' "$W" "$name" "$W"
+		printf '[control]\nsocket = %s/%s.sock\n[state]\ndirectory = %s/%s.state\n' \
+			"$W" "$name" "$W" "$name"
 		printf '[log]\nlevel = debug\n'
 		printf '[policy]\nhandshake_timeout_ms = 1000\nkeepalive_ms = 300\n'
 		printf 'dead_peer_ms = 2000\nbackoff_min_ms = 100\nbackoff_max_ms = 500\n'

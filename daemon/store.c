@@ -1,0 +1,795 @@
+#include "store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "hoptrace/cert.h"
+#include "log.h"
+
+/*
+ * On-disk layout (docs/store.md). One LMDB file per UTC day,
+ * DIR/cdr-YYYYMMDD.mdb, holding three databases:
+ *   calls  key  down(2) hint(2) time_ms(6), big-endian, so one downstream
+ *              peer's calls are contiguous, by hint, then by time;
+ *          data calling(7) called(7) up(2) flags(1) [origid(16)]
+ *              [len(1) customer_ref] [len(1) call_id]; sorted duplicates
+ *              (MDB_DUPSORT), so a record stored twice is found, not added;
+ *   peers  provider ID -> index(2); index 0 is "here";
+ *   meta   "span" -> first_ms(8) last_ms(8); "c" index(2) -> up(8) down(8).
+ */
+#define KEY_LEN  10
+#define VAL_MAX  (17 + 16 + 1 + 64 + 1 + 128)
+#define F_ORIGID 0x04
+#define F_CREF   0x08
+#define F_CALLID 0x10
+
+struct partition {
+	uint32_t day; /* days since the epoch */
+	char *path;
+	MDB_env *env;
+	MDB_dbi calls, peers, meta;
+	/* index -> provider ID; [0] is "" (here) */
+	char (*names)[HT_PROVIDER_ID_MAX + 1];
+	size_t n_names;
+};
+
+struct hd_store {
+	char *dir;
+	hd_store_opts opts;
+	struct partition **parts; /* sorted by day */
+	size_t n_parts;
+};
+
+static int lmdb_err(int rc, const char *what, const char *path)
+{
+	log_error("store: %s %s: %s", what, path, mdb_strerror(rc));
+	return rc == ENOMEM ? HT_E_NOMEM : HT_E_IO;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* E.164 digits (1-15, no leading zero) as an integer; -1 if not. */
+static int digits_to_u64(const char *s, uint64_t *out)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 15 || s[0] == '0')
+		return -1;
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+uint16_t hd_store_hint(const char *calling, const char *called)
+{
+	static const char dom[] = "hoptrace/v1 number-hint";
+	static const uint8_t zero = 0;
+	uint8_t h[32];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const uint8_t *)dom, sizeof(dom) - 1);
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, (const uint8_t *)calling, strlen(calling));
+	crypto_generichash_update(&st, &zero, 1);
+	crypto_generichash_update(&st, (const uint8_t *)called, strlen(called));
+	crypto_generichash_final(&st, h, sizeof(h));
+	return (uint16_t)(h[0] << 8 | h[1]);
+}
+
+/* ---- partitions ---- */
+
+static uint32_t day_of(uint64_t ms)
+{
+	return (uint32_t)(ms / HD_STORE_DAY_MS);
+}
+
+static char *part_path(const char *dir, uint32_t day)
+{
+	/* Civil date of `day` for a name people can read. */
+	int64_t z = (int64_t)day + 719468;
+	int64_t era = z / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	unsigned d = doy - (153 * mp + 2) / 5 + 1;
+	unsigned m = mp < 10 ? mp + 3 : mp - 9;
+	long long y = (long long)yoe + era * 400 + (m <= 2);
+	size_t n = strlen(dir) + 32;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%s/cdr-%04lld%02u%02u.mdb", dir, y, m, d);
+	return p;
+}
+
+/* Parses "cdr-YYYYMMDD.mdb" into a day number; -1 if not a partition. */
+static int parse_part_name(const char *name, uint32_t *day)
+{
+	unsigned y, m, d;
+	char tail[8];
+	if (strlen(name) != 16 || sscanf(name, "cdr-%4u%2u%2u%4s", &y, &m, &d, tail) != 4 ||
+	    strcmp(tail, ".mdb") != 0 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	int64_t yy = (int64_t)y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	unsigned yoe = (unsigned)(yy - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = era * 146097 + (int64_t)doe - 719468;
+	if (days < 0)
+		return -1;
+	*day = (uint32_t)days;
+	return 0;
+}
+
+static void part_free(struct partition *p)
+{
+	if (!p)
+		return;
+	if (p->env)
+		mdb_env_close(p->env);
+	free(p->names);
+	free(p->path);
+	free(p);
+}
+
+/* Loads the peer index table of a partition into memory. */
+static int load_names(struct partition *p, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, p->peers, &cur);
+	if (rc)
+		return rc;
+	p->n_names = 1;
+	p->names = calloc(HD_STORE_MAX_PEERS + 1, sizeof(*p->names));
+	if (!p->names) {
+		mdb_cursor_close(cur);
+		return ENOMEM;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (v.mv_size != 2 || k.mv_size == 0 || k.mv_size > HT_PROVIDER_ID_MAX) {
+			mdb_cursor_close(cur);
+			return MDB_CORRUPTED;
+		}
+		uint16_t idx = (uint16_t)get_be(v.mv_data, 2);
+		if (idx == 0) {
+			mdb_cursor_close(cur);
+			return MDB_CORRUPTED;
+		}
+		memcpy(p->names[idx], k.mv_data, k.mv_size);
+		p->names[idx][k.mv_size] = 0;
+		if (idx >= p->n_names)
+			p->n_names = (size_t)idx + 1;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int part_open(hd_store *s, uint32_t day, struct partition **out)
+{
+	struct partition *p = calloc(1, sizeof(*p));
+	if (!p)
+		return HT_E_NOMEM;
+	p->day = day;
+	p->path = part_path(s->dir, day);
+	if (!p->path) {
+		free(p);
+		return HT_E_NOMEM;
+	}
+	MDB_txn *txn = NULL;
+	int rc = mdb_env_create(&p->env);
+	if (!rc)
+		rc = mdb_env_set_maxdbs(p->env, 4);
+	if (!rc)
+		rc = mdb_env_set_mapsize(p->env, s->opts.map_size);
+	if (!rc)
+		rc = mdb_env_open(p->env, p->path,
+				  MDB_NOSUBDIR | MDB_NOTLS | (s->opts.no_sync ? MDB_NOSYNC : 0),
+				  0640);
+	if (!rc)
+		rc = mdb_txn_begin(p->env, NULL, 0, &txn);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "calls", MDB_CREATE | MDB_DUPSORT, &p->calls);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "peers", MDB_CREATE, &p->peers);
+	if (!rc)
+		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &p->meta);
+	if (!rc)
+		rc = load_names(p, txn);
+	if (!rc) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (rc) {
+		if (txn)
+			mdb_txn_abort(txn);
+		int e = lmdb_err(rc, "open", p->path);
+		part_free(p);
+		return e;
+	}
+	*out = p;
+	return HT_OK;
+}
+
+/* The partition for `day`, opened or created; kept sorted by day. */
+static int part_get(hd_store *s, uint32_t day, bool create, struct partition **out)
+{
+	size_t i = 0;
+	while (i < s->n_parts && s->parts[i]->day < day)
+		i++;
+	if (i < s->n_parts && s->parts[i]->day == day) {
+		*out = s->parts[i];
+		return HT_OK;
+	}
+	if (!create) {
+		*out = NULL;
+		return HT_OK;
+	}
+	if (s->n_parts == HD_STORE_MAX_PARTITIONS)
+		return HT_E_TOO_LARGE;
+	struct partition **np = realloc(s->parts, (s->n_parts + 1) * sizeof(*np));
+	if (!np)
+		return HT_E_NOMEM;
+	s->parts = np;
+	struct partition *p;
+	int rc = part_open(s, day, &p);
+	if (rc != HT_OK)
+		return rc;
+	memmove(&s->parts[i + 1], &s->parts[i], (s->n_parts - i) * sizeof(*np));
+	s->parts[i] = p;
+	s->n_parts++;
+	*out = p;
+	return HT_OK;
+}
+
+int hd_store_open(hd_store **out, const hd_store_opts *opts)
+{
+	hd_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return HT_E_NOMEM;
+	s->opts = *opts;
+	if (!s->opts.map_size)
+		s->opts.map_size = 64ULL << 30;
+	s->dir = strdup(opts->dir);
+	if (!s->dir) {
+		free(s);
+		return HT_E_NOMEM;
+	}
+	if (mkdir(s->dir, 0750) != 0 && errno != EEXIST) {
+		log_error("store: mkdir %s: %s", s->dir, strerror(errno));
+		hd_store_close(s);
+		return HT_E_IO;
+	}
+	DIR *d = opendir(s->dir);
+	if (!d) {
+		log_error("store: %s: %s", s->dir, strerror(errno));
+		hd_store_close(s);
+		return HT_E_IO;
+	}
+	struct dirent *e;
+	int rc = HT_OK;
+	while (rc == HT_OK && (e = readdir(d))) {
+		uint32_t day;
+		struct partition *p;
+		if (parse_part_name(e->d_name, &day) == 0)
+			rc = part_get(s, day, true, &p);
+	}
+	closedir(d);
+	if (rc != HT_OK) {
+		hd_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return HT_OK;
+}
+
+void hd_store_close(hd_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_parts; i++)
+		part_free(s->parts[i]);
+	free(s->parts);
+	free(s->dir);
+	free(s);
+}
+
+/* ---- insert ---- */
+
+struct kv {
+	uint8_t key[KEY_LEN];
+	uint8_t val[VAL_MAX];
+	uint16_t val_len, up, down;
+};
+
+static int cmp_kv(const void *a, const void *b)
+{
+	return memcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key, KEY_LEN);
+}
+
+/* The index of provider `id` in `p`, added within `txn` if new. */
+static int peer_index(struct partition *p, MDB_txn *txn, const char *id, uint16_t *idx,
+		      size_t *n_names)
+{
+	if (!id[0]) {
+		*idx = 0;
+		return 0;
+	}
+	for (size_t i = 1; i < *n_names; i++) {
+		if (strcmp(p->names[i], id) == 0) {
+			*idx = (uint16_t)i;
+			return 0;
+		}
+	}
+	if (*n_names > HD_STORE_MAX_PEERS)
+		return MDB_MAP_FULL;
+	uint8_t b[2];
+	put_be(b, *n_names, 2);
+	MDB_val k = {strlen(id), (void *)id}, v = {2, b};
+	int rc = mdb_put(txn, p->peers, &k, &v, MDB_NOOVERWRITE);
+	if (rc)
+		return rc;
+	/* Names past p->n_names are provisional until the commit. */
+	strcpy(p->names[*n_names], id);
+	*idx = (uint16_t)(*n_names)++;
+	return 0;
+}
+
+static int encode(const ht_cdr *r, struct kv *kv)
+{
+	uint64_t a, b;
+	if (digits_to_u64(r->calling, &a) || digits_to_u64(r->called, &b) ||
+	    r->time_ms >= (1ULL << 48))
+		return -1;
+	if ((r->upstream[0] && !ht_provider_id_valid(r->upstream, strlen(r->upstream))) ||
+	    (r->downstream[0] && !ht_provider_id_valid(r->downstream, strlen(r->downstream))))
+		return -1;
+	uint8_t *v = kv->val;
+	put_be(v, a, 7);
+	put_be(v + 7, b, 7);
+	/* v[14..15]: upstream index, filled in once known */
+	uint8_t flags = 0;
+	switch (r->attestation) {
+	case 0:
+		break;
+	case 'A':
+		flags = 1;
+		break;
+	case 'B':
+		flags = 2;
+		break;
+	case 'C':
+		flags = 3;
+		break;
+	default:
+		return -1;
+	}
+	size_t n = 17;
+	if (r->has_origid) {
+		flags |= F_ORIGID;
+		memcpy(v + n, r->origid, 16);
+		n += 16;
+	}
+	size_t cl = strnlen(r->customer_ref, sizeof(r->customer_ref));
+	if (cl == sizeof(r->customer_ref))
+		return -1;
+	if (cl) {
+		flags |= F_CREF;
+		v[n++] = (uint8_t)cl;
+		memcpy(v + n, r->customer_ref, cl);
+		n += cl;
+	}
+	size_t il = strnlen(r->call_id, sizeof(r->call_id));
+	if (il == sizeof(r->call_id))
+		return -1;
+	if (il) {
+		flags |= F_CALLID;
+		v[n++] = (uint8_t)il;
+		memcpy(v + n, r->call_id, il);
+		n += il;
+	}
+	v[16] = flags;
+	kv->val_len = (uint16_t)n;
+	put_be(kv->key + 2, hd_store_hint(r->calling, r->called), 2);
+	put_be(kv->key + 4, r->time_ms, 6);
+	return 0;
+}
+
+/* Meta counters of a partition, read-modify-written in `txn`. */
+static int meta_add(struct partition *p, MDB_txn *txn, uint16_t idx, uint64_t up, uint64_t down)
+{
+	uint8_t key[3] = {'c'};
+	put_be(key + 1, idx, 2);
+	MDB_val k = {3, key}, v;
+	uint8_t buf[16] = {0};
+	int rc = mdb_get(txn, p->meta, &k, &v);
+	if (rc == 0 && v.mv_size == 16)
+		memcpy(buf, v.mv_data, 16);
+	else if (rc != MDB_NOTFOUND && rc != 0)
+		return rc;
+	put_be(buf, get_be(buf, 8) + up, 8);
+	put_be(buf + 8, get_be(buf + 8, 8) + down, 8);
+	v.mv_size = 16;
+	v.mv_data = buf;
+	return mdb_put(txn, p->meta, &k, &v, 0);
+}
+
+static int span_update(struct partition *p, MDB_txn *txn, uint64_t lo, uint64_t hi)
+{
+	MDB_val k = {4, "span"}, v;
+	uint8_t buf[16];
+	int rc = mdb_get(txn, p->meta, &k, &v);
+	if (rc == 0 && v.mv_size == 16) {
+		uint64_t a = get_be(v.mv_data, 8), b = get_be((uint8_t *)v.mv_data + 8, 8);
+		if (a < lo)
+			lo = a;
+		if (b > hi)
+			hi = b;
+	} else if (rc != MDB_NOTFOUND && rc != 0) {
+		return rc;
+	}
+	put_be(buf, lo, 8);
+	put_be(buf + 8, hi, 8);
+	v.mv_size = 16;
+	v.mv_data = buf;
+	return mdb_put(txn, p->meta, &k, &v, 0);
+}
+
+/* Inserts the records of one day (indices into recs) in one transaction. */
+static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, const size_t *which,
+		      size_t n, size_t *ins, size_t *dups)
+{
+	struct kv *kvs = malloc(n * sizeof(*kvs));
+	if (!kvs)
+		return HT_E_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (encode(&recs[which[i]], &kvs[i]) != 0) {
+			free(kvs);
+			return HT_E_INVAL;
+		}
+	}
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(p->env, NULL, 0, &txn);
+	if (rc) {
+		free(kvs);
+		return lmdb_err(rc, "begin", p->path);
+	}
+	size_t n_names = p->n_names, added = 0, dup = 0;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	uint64_t *up = calloc(HD_STORE_MAX_PEERS + 1, sizeof(uint64_t) * 2);
+	if (!up) {
+		mdb_txn_abort(txn);
+		free(kvs);
+		return HT_E_NOMEM;
+	}
+	for (size_t i = 0; i < n && !rc; i++) {
+		const ht_cdr *r = &recs[which[i]];
+		rc = peer_index(p, txn, r->upstream, &kvs[i].up, &n_names);
+		if (!rc)
+			rc = peer_index(p, txn, r->downstream, &kvs[i].down, &n_names);
+		put_be(kvs[i].key, kvs[i].down, 2);
+		put_be(kvs[i].val + 14, kvs[i].up, 2);
+	}
+	/* Key order: neighbouring records share pages, as in a merge. */
+	if (!rc)
+		qsort(kvs, n, sizeof(*kvs), cmp_kv);
+	for (size_t i = 0; i < n && !rc; i++) {
+		MDB_val k = {KEY_LEN, kvs[i].key}, v = {kvs[i].val_len, kvs[i].val};
+		rc = mdb_put(txn, p->calls, &k, &v, MDB_NODUPDATA);
+		if (rc == MDB_KEYEXIST) {
+			dup++;
+			rc = 0;
+			continue;
+		}
+		if (rc)
+			break;
+		added++;
+		up[2 * kvs[i].up]++;
+		up[2 * kvs[i].down + 1]++;
+		uint64_t t = get_be(kvs[i].key + 4, 6);
+		if (t < lo)
+			lo = t;
+		if (t > hi)
+			hi = t;
+	}
+	for (size_t i = 0; i < n_names && !rc; i++)
+		if (up[2 * i] || up[2 * i + 1])
+			rc = meta_add(p, txn, (uint16_t)i, up[2 * i], up[2 * i + 1]);
+	if (!rc && added)
+		rc = span_update(p, txn, lo, hi);
+	free(up);
+	free(kvs);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return lmdb_err(rc, "insert into", p->path);
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_err(rc, "commit", p->path);
+	p->n_names = n_names; /* provisional names are now durable */
+	*ins += added;
+	*dups += dup;
+	(void)s;
+	return HT_OK;
+}
+
+int hd_store_insert(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted, size_t *duplicates)
+{
+	*inserted = *duplicates = 0;
+	if (n == 0)
+		return HT_OK;
+	size_t *which = malloc(n * sizeof(*which));
+	if (!which)
+		return HT_E_NOMEM;
+	int rc = HT_OK;
+	/* Group by day: usually one, two around midnight. */
+	size_t done = 0;
+	while (done < n && rc == HT_OK) {
+		uint32_t day = UINT32_MAX;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t dd = day_of(recs[i].time_ms);
+			if (dd < day && (done == 0 || dd > day_of(recs[which[done - 1]].time_ms)))
+				day = dd;
+		}
+		size_t start = done;
+		for (size_t i = 0; i < n; i++)
+			if (day_of(recs[i].time_ms) == day)
+				which[done++] = i;
+		struct partition *p;
+		rc = part_get(s, day, true, &p);
+		if (rc == HT_OK)
+			rc = insert_day(s, p, recs, which + start, done - start, inserted,
+					duplicates);
+	}
+	free(which);
+	return rc;
+}
+
+/* ---- lookup ---- */
+
+static int decode(struct partition *p, const MDB_val *k, const MDB_val *v, ht_cdr *r)
+{
+	const uint8_t *b = v->mv_data;
+	if (v->mv_size < 17 || k->mv_size != KEY_LEN)
+		return -1;
+	memset(r, 0, sizeof(*r));
+	r->time_ms = get_be((const uint8_t *)k->mv_data + 4, 6);
+	snprintf(r->calling, sizeof(r->calling), "%llu", (unsigned long long)get_be(b, 7));
+	snprintf(r->called, sizeof(r->called), "%llu", (unsigned long long)get_be(b + 7, 7));
+	size_t up = get_be(b + 14, 2), down = get_be(k->mv_data, 2);
+	if (up >= p->n_names || down >= p->n_names)
+		return -1;
+	strcpy(r->upstream, p->names[up]);
+	strcpy(r->downstream, p->names[down]);
+	uint8_t flags = b[16];
+	r->attestation = (char)((flags & 3) ? "\0ABC"[flags & 3] : 0);
+	size_t n = 17;
+	if (flags & F_ORIGID) {
+		if (v->mv_size < n + 16)
+			return -1;
+		r->has_origid = true;
+		memcpy(r->origid, b + n, 16);
+		n += 16;
+	}
+	if (flags & F_CREF) {
+		if (v->mv_size < n + 1 || v->mv_size < n + 1 + b[n] ||
+		    b[n] >= sizeof(r->customer_ref))
+			return -1;
+		memcpy(r->customer_ref, b + n + 1, b[n]);
+		n += 1 + b[n];
+	}
+	if (flags & F_CALLID) {
+		if (v->mv_size < n + 1 || v->mv_size < n + 1 + b[n] || b[n] >= sizeof(r->call_id))
+			return -1;
+		memcpy(r->call_id, b + n + 1, b[n]);
+		n += 1 + b[n];
+	}
+	return n == v->mv_size ? 0 : -1;
+}
+
+static int lookup_part(struct partition *p, const char *downstream, uint16_t hlo, uint16_t hhi,
+		       uint64_t from, uint64_t to, hd_store_visit_fn fn, void *ud, bool *stop)
+{
+	uint16_t down = 0;
+	if (downstream[0]) {
+		size_t i;
+		for (i = 1; i < p->n_names; i++)
+			if (strcmp(p->names[i], downstream) == 0)
+				break;
+		if (i == p->n_names)
+			return HT_OK; /* never handed this peer a call that day */
+		down = (uint16_t)i;
+	}
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return lmdb_err(rc, "read", p->path);
+	if ((rc = mdb_cursor_open(txn, p->calls, &cur)) != 0) {
+		mdb_txn_abort(txn);
+		return lmdb_err(rc, "cursor", p->path);
+	}
+	uint8_t seek[KEY_LEN];
+	bool past = false; /* beyond this downstream peer or the hint range */
+	for (uint32_t h = hlo; h <= hhi && !*stop && !past; h++) {
+		put_be(seek, down, 2);
+		put_be(seek + 2, h, 2);
+		put_be(seek + 4, from, 6);
+		MDB_val k = {KEY_LEN, seek}, v;
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			const uint8_t *kb = k.mv_data;
+			if (k.mv_size != KEY_LEN || get_be(kb, 2) != down) {
+				past = true;
+				break;
+			}
+			uint64_t kh = get_be(kb + 2, 2);
+			if (kh != h) {
+				/* Skip empty hints at once: jump to the one found. */
+				if (kh > hhi)
+					past = true;
+				else
+					h = (uint32_t)kh - 1;
+				break;
+			}
+			if (get_be(kb + 4, 6) > to)
+				break;
+			ht_cdr r;
+			if (decode(p, &k, &v, &r) != 0) {
+				log_error("store: %s: undecodable record", p->path);
+				continue;
+			}
+			if (fn(ud, &r)) {
+				*stop = true;
+				break;
+			}
+		}
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			mdb_cursor_close(cur);
+			mdb_txn_abort(txn);
+			return lmdb_err(rc, "lookup", p->path);
+		}
+		if (rc == MDB_NOTFOUND)
+			break;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	return HT_OK;
+}
+
+int hd_store_lookup(hd_store *s, const char *downstream, uint16_t hint, unsigned hint_bits,
+		    uint64_t from_ms, uint64_t to_ms, hd_store_visit_fn fn, void *ud)
+{
+	if (hint_bits > 16 || from_ms > to_ms)
+		return HT_E_INVAL;
+	uint16_t mask = hint_bits ? (uint16_t)(0xffffu << (16 - hint_bits)) : 0;
+	uint16_t hlo = hint & mask, hhi = (uint16_t)(hint | (uint16_t)~mask);
+	bool stop = false;
+	for (size_t i = 0; i < s->n_parts && !stop; i++) {
+		struct partition *p = s->parts[i];
+		if (p->day < day_of(from_ms) || p->day > day_of(to_ms))
+			continue;
+		int rc = lookup_part(p, downstream, hlo, hhi, from_ms, to_ms, fn, ud, &stop);
+		if (rc != HT_OK)
+			return rc;
+	}
+	return HT_OK;
+}
+
+/* ---- retention ---- */
+
+int hd_store_expire(hd_store *s, uint64_t now_ms, size_t *dropped)
+{
+	*dropped = 0;
+	uint64_t keep_ms = (uint64_t)s->opts.retention_days * HD_STORE_DAY_MS;
+	size_t keep = 0;
+	for (size_t i = 0; i < s->n_parts; i++) {
+		struct partition *p = s->parts[i];
+		uint64_t end = ((uint64_t)p->day + 1) * HD_STORE_DAY_MS;
+		if (end + keep_ms > now_ms) {
+			s->parts[keep++] = p;
+			continue;
+		}
+		/* Whole days only: close, then remove the file and its lock. */
+		char lock[4096];
+		snprintf(lock, sizeof(lock), "%s-lock", p->path);
+		mdb_env_close(p->env);
+		p->env = NULL;
+		if (unlink(p->path) != 0)
+			log_warn("store: remove %s: %s", p->path, strerror(errno));
+		unlink(lock);
+		log_info("store: dropped expired partition %s", p->path);
+		part_free(p);
+		(*dropped)++;
+	}
+	s->n_parts = keep;
+	return HT_OK;
+}
+
+/* ---- stats ---- */
+
+int hd_store_stats_get(hd_store *s, hd_store_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->partitions = s->n_parts;
+	for (size_t i = 0; i < s->n_parts; i++) {
+		struct partition *p = s->parts[i];
+		struct stat sb;
+		if (stat(p->path, &sb) == 0)
+			st->bytes_on_disk += (uint64_t)sb.st_blocks * 512;
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+		if (rc)
+			return lmdb_err(rc, "read", p->path);
+		MDB_stat ms;
+		if (mdb_stat(txn, p->calls, &ms) == 0)
+			st->records += ms.ms_entries;
+		MDB_val k = {4, "span"}, v;
+		if (mdb_get(txn, p->meta, &k, &v) == 0 && v.mv_size == 16) {
+			uint64_t a = get_be(v.mv_data, 8), b = get_be((uint8_t *)v.mv_data + 8, 8);
+			if (!st->first_ms || a < st->first_ms)
+				st->first_ms = a;
+			if (b > st->last_ms)
+				st->last_ms = b;
+		}
+		for (size_t idx = 0; idx < p->n_names; idx++) {
+			uint8_t key[3] = {'c'};
+			put_be(key + 1, idx, 2);
+			MDB_val ck = {3, key}, cv;
+			if (mdb_get(txn, p->meta, &ck, &cv) != 0 || cv.mv_size != 16)
+				continue;
+			size_t j;
+			for (j = 0; j < st->n_peers; j++)
+				if (strcmp(st->peers[j].provider_id, p->names[idx]) == 0)
+					break;
+			if (j == st->n_peers) {
+				hd_store_peer_count *np =
+					realloc(st->peers, (st->n_peers + 1) * sizeof(*np));
+				if (!np) {
+					mdb_txn_abort(txn);
+					hd_store_stats_free(st);
+					return HT_E_NOMEM;
+				}
+				st->peers = np;
+				memset(&np[j], 0, sizeof(np[j]));
+				strcpy(np[j].provider_id, p->names[idx]);
+				st->n_peers++;
+			}
+			st->peers[j].as_upstream += get_be(cv.mv_data, 8);
+			st->peers[j].as_downstream += get_be((uint8_t *)cv.mv_data + 8, 8);
+		}
+		mdb_txn_abort(txn);
+	}
+	return HT_OK;
+}
+
+void hd_store_stats_free(hd_store_stats *st)
+{
+	free(st->peers);
+	memset(st, 0, sizeof(*st));
+}

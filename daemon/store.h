@@ -1,0 +1,92 @@
+/*
+ * The call-record store: the carrier's own CDRs, on disk, in one LMDB
+ * environment per UTC day (a partition). Lookups take the records of calls
+ * handed to one downstream peer (or terminated here) in a time window,
+ * narrowed by a short digest of the number pair; retention drops whole
+ * partitions. A batch acknowledged by hd_store_insert has been committed
+ * and synced: it survives a crash of the process at any moment, and LMDB
+ * needs no repair step after one. See docs/store.md.
+ */
+#ifndef HD_STORE_H
+#define HD_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hoptrace/cdr.h"
+#include "hoptrace/err.h"
+
+#define HD_STORE_DAY_MS         86400000ULL
+#define HD_STORE_MAX_PARTITIONS 4096
+#define HD_STORE_MAX_PEERS      65535 /* distinct provider IDs per partition */
+
+typedef struct hd_store hd_store;
+
+typedef struct hd_store_opts {
+	const char *dir;         /* created if missing (mode 0750) */
+	uint32_t retention_days; /* partitions older than this are dropped */
+	uint64_t map_size;       /* per partition; 0 = default (64 GiB, sparse) */
+	bool no_sync;            /* benchmarks only: commits are not synced */
+} hd_store_opts;
+
+/* Opens (or creates) the store in opts->dir, opening every partition. */
+int hd_store_open(hd_store **out, const hd_store_opts *opts) HT_WUR;
+
+/* Closes the store. NULL is allowed. */
+void hd_store_close(hd_store *s);
+
+/*
+ * Inserts `n` records in one transaction per partition they fall in, and
+ * returns once each is committed and synced. A record identical to a stored
+ * one (every field) is not stored again and is counted in *duplicates.
+ * Records must be valid (E.164 digits, provider IDs); HT_E_INVAL otherwise,
+ * with nothing of the batch stored in that partition.
+ */
+int hd_store_insert(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
+		    size_t *duplicates) HT_WUR;
+
+/*
+ * The narrowing digest of a number pair: the first 16 bits of
+ * BLAKE2b-256("hoptrace/v1 number-hint" || 0x00 || calling || 0x00 || called).
+ * Unsalted: whoever learns it can test guesses of the pair (docs/store.md).
+ */
+uint16_t hd_store_hint(const char *calling, const char *called);
+
+/* Called for each candidate record; return non-zero to stop the lookup. */
+typedef int (*hd_store_visit_fn)(void *ud, const ht_cdr *rec);
+
+/*
+ * Visits the records of calls handed to `downstream` ("" = terminated here)
+ * with time in [from_ms, to_ms] whose hint's top `hint_bits` bits (0..16)
+ * equal those of `hint`. Records come in hint, then time order per
+ * partition. Readers never block writers, retention or each other.
+ */
+int hd_store_lookup(hd_store *s, const char *downstream, uint16_t hint, unsigned hint_bits,
+		    uint64_t from_ms, uint64_t to_ms, hd_store_visit_fn fn, void *ud) HT_WUR;
+
+/*
+ * Drops every partition whose whole day is older than the retention period
+ * at `now_ms`: its file is removed, not its rows. *dropped counts them.
+ */
+int hd_store_expire(hd_store *s, uint64_t now_ms, size_t *dropped) HT_WUR;
+
+typedef struct hd_store_peer_count {
+	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* "" = here */
+	uint64_t as_upstream;                     /* calls it handed us */
+	uint64_t as_downstream;                   /* calls we handed it */
+} hd_store_peer_count;
+
+typedef struct hd_store_stats {
+	uint64_t records;
+	size_t partitions;
+	uint64_t first_ms, last_ms; /* span of record times; 0 when empty */
+	uint64_t bytes_on_disk;
+	size_t n_peers;
+	hd_store_peer_count *peers; /* malloc'd; free with hd_store_stats_free */
+} hd_store_stats;
+
+int hd_store_stats_get(hd_store *s, hd_store_stats *st) HT_WUR;
+void hd_store_stats_free(hd_store_stats *st);
+
+#endif
