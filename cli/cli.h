@@ -77,6 +77,44 @@ void table_row(struct table *t, const char *const *cells);
 /* Prints to stdout and frees. Returns EXIT_OK, or EXIT_ERROR if printing failed. */
 int table_finish(struct table *t);
 
+/* "512B", "1.5K", "20.0M": powers of 1024. */
+void human_bytes(uint64_t b, char *buf, size_t n);
+/* A time in ms since the epoch as RFC 3339 with milliseconds ("...T12:00:00.123Z"). */
+#define TIME_MS_STR_MAX 40
+void human_time_ms(uint64_t ms, char buf[TIME_MS_STR_MAX]);
+/*
+ * Parses a time option into ms since the epoch: RFC 3339 (fractions of a
+ * second kept to the ms), seconds since the epoch (up to 12 digits), or
+ * milliseconds since the epoch (exactly 13 digits). False on anything else.
+ */
+bool parse_time_ms(const char *s, uint64_t *ms);
+
+/*
+ * The control-socket client of the cdr and audit commands (cmd_ctl.c keeps
+ * its own for status and peers). Blocking POSIX socket I/O, each wait
+ * bounded; every failure is reported on stderr (spec/control.md, section 10).
+ */
+#define CTL_CONNECT_TIMEOUT_MS 5000  /* connecting and the hello exchange */
+#define CTL_REPLY_TIMEOUT_MS   30000 /* one reply to stats, lookup, audit */
+#define CTL_CHUNK_TIMEOUT_MS   60000 /* one reply to an import chunk */
+
+struct ctl_client;
+struct ht_ctl_request;
+struct ht_ctl_response;
+/* The socket: `opt` (-s) if set, else $HOPTRACE_SOCKET if not empty, else the default. */
+const char *ctl_socket_path(const char *opt);
+/* Connects to `path` and says hello. EXIT_OK, or EXIT_ERROR after a message. */
+int ctl_client_open(const char *path, struct ctl_client **out);
+/*
+ * Sends `req` and reads its response into `resp` (cleared by the caller with
+ * ht_ctl_response_clear), waiting at most `timeout_ms`. EXIT_OK only for a
+ * successful response of the request's type; EXIT_ERROR after a message.
+ */
+int ctl_client_call(struct ctl_client *c, const struct ht_ctl_request *req, int timeout_ms,
+		    struct ht_ctl_response *resp);
+/* Closes the connection. NULL is allowed. */
+void ctl_client_close(struct ctl_client *c);
+
 /* Commands. */
 int cmd_keygen(int argc, char **argv);
 int cmd_ca_init(int argc, char **argv);
@@ -87,5 +125,9 @@ int cmd_cert_verify(int argc, char **argv);
 int cmd_crl_show(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_peers(int argc, char **argv);
+int cmd_cdr_import(int argc, char **argv);
+int cmd_cdr_stats(int argc, char **argv);
+int cmd_cdr_lookup(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

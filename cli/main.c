@@ -30,6 +30,18 @@ static const struct cmd cmds[] = {
 	 "show the running daemon's state and counters (from hoptraced)"},
 	{"peers", cmd_peers, "[-s SOCKET] [--json]",
 	 "list the daemon's peers and their sessions (from hoptraced)"},
+	{"cdr import", cmd_cdr_import, "FILE|- [-s SOCKET] [--json] [--quiet]",
+	 "import call records from a CSV file into the daemon's store"},
+	{"cdr stats", cmd_cdr_stats, "[-s SOCKET] [--json]",
+	 "show what the call-record store holds: records, span, size, per-peer counts"},
+	{"cdr lookup", cmd_cdr_lookup,
+	 "--calling NUMBER --called NUMBER --time TIME [--tolerance SECONDS]\n"
+	 "          [-s SOCKET] [--json]",
+	 "list the stored records of one call (exit 1 if there are none)"},
+	{"audit", cmd_audit,
+	 "[--since TIME] [--until TIME] [--peer ID] [--trace HEX] [--limit N]\n"
+	 "          [-s SOCKET] [--json]",
+	 "list the audit log of traceback requests the daemon answered or refused"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -40,8 +52,10 @@ static void usage(FILE *f)
 	fprintf(f, "usage: hoptrace COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
-	fprintf(f, "\nTIME is RFC 3339 (2026-11-29T12:00:00Z) or seconds since the epoch.\n"
-		   "Exit codes: 0 ok, 1 verification failed, 2 usage error, 3 other error.\n"
+	fprintf(f, "\nTIME is RFC 3339 (2026-11-29T12:00:00Z) or seconds since the epoch\n"
+		   "(cdr lookup and audit also take milliseconds since the epoch: 13 digits).\n"
+		   "Exit codes: 0 ok, 1 verification failed (cdr import: rows rejected; cdr\n"
+		   "lookup: no record), 2 usage error, 3 other error.\n"
 		   "'hoptrace COMMAND --help' shows a command's options.\n");
 }
 

@@ -353,3 +353,51 @@ int table_finish(struct table *t)
 	free(t);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }
+
+void human_bytes(uint64_t b, char *buf, size_t n)
+{
+	static const char units[] = "KMGTPE";
+	if (b < 1024) {
+		snprintf(buf, n, "%lluB", (unsigned long long)b);
+		return;
+	}
+	double v = (double)b / 1024;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(units) - 1) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, n, "%.1f%c", v, units[u]);
+}
+
+void human_time_ms(uint64_t ms, char buf[TIME_MS_STR_MAX])
+{
+	char s[HT_TIME_STR_MAX];
+	ht_time_format(ms / 1000, s);
+	size_t n = strlen(s);
+	if (n > 0 && s[n - 1] == 'Z')
+		snprintf(buf, TIME_MS_STR_MAX, "%.*s.%03uZ", (int)(n - 1), s,
+			 (unsigned)(ms % 1000));
+	else
+		snprintf(buf, TIME_MS_STR_MAX, "%s", s);
+}
+
+bool parse_time_ms(const char *s, uint64_t *ms)
+{
+	size_t len = strlen(s), digits = strspn(s, "0123456789");
+	if (len == 13 && digits == 13) {
+		uint64_t v;
+		if (!parse_u64(s, &v))
+			return false;
+		*ms = v;
+		return true;
+	}
+	if (len > 0 && digits == len) {
+		uint64_t secs;
+		if (ht_time_parse_arg(s, &secs) != HT_OK)
+			return false;
+		*ms = secs * 1000;
+		return true;
+	}
+	return ht_time_parse_rfc3339(s, len, ms) == HT_OK;
+}

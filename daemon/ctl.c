@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "hoptrace/control.h"
+#include "hoptrace/e164.h"
+#include "import.h"
 #include "hoptraced.h"
 #include "log.h"
 
@@ -37,6 +39,7 @@ struct ctl_client {
 	size_t queued;
 	int handles_open;
 	struct ctl_client *next;
+	hd_import *import; /* a CDR import in progress on this connection */
 };
 
 /* The server lives until its pipe and every client have closed. */
@@ -60,6 +63,7 @@ static void on_client_closed(uv_handle_t *h)
 	}
 	srv->n_clients--;
 	ht_ctl_reader_free(&c->rd);
+	hd_import_free(c->import); /* a dropped import promises nothing unacknowledged */
 	free(c);
 	server_maybe_free(srv);
 }
@@ -171,6 +175,178 @@ static ht_ctl_peer *fill_peers(struct hd_daemon *d, size_t *n)
 	return ps;
 }
 
+/* One chunk of a CDR import; the reply acknowledges what it stored. */
+static void cdr_import(struct ctl_client *c, const ht_ctl_request *req, ht_ctl_response *resp)
+{
+	struct hd_daemon *d = c->srv->d;
+	if (!c->import && hd_import_new(d, &c->import) != HT_OK) {
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "cannot start an import");
+		return;
+	}
+	hd_import_result r;
+	int rc = hd_import_feed(c->import, req->import.data, req->import.len, req->import.last, &r);
+	ht_ctl_import_progress *pg = &resp->progress;
+	pg->rows_imported = r.imported;
+	pg->rows_rejected = r.rejected;
+	pg->rows_duplicate = r.duplicates;
+	pg->bytes_acked = r.bytes;
+	pg->done = r.done || rc != HT_OK;
+	if (r.n_errors) {
+		pg->errors = calloc(r.n_errors, sizeof(*pg->errors));
+		if (pg->errors) {
+			pg->n_errors = r.n_errors;
+			for (size_t i = 0; i < r.n_errors; i++) {
+				pg->errors[i].line = r.errors[i].line;
+				snprintf(pg->errors[i].reason, sizeof(pg->errors[i].reason), "%s",
+					 r.errors[i].reason);
+				ht_ctl_text_clean(pg->errors[i].message,
+						  sizeof(pg->errors[i].message),
+						  r.errors[i].message, strlen(r.errors[i].message));
+			}
+		} else {
+			pg->errors_omitted = r.n_errors;
+		}
+	}
+	log_debug("import: acknowledged %llu rows (imported %llu, duplicate %llu, rejected %llu)",
+		  (unsigned long long)(r.imported + r.duplicates + r.rejected),
+		  (unsigned long long)r.imported, (unsigned long long)r.duplicates,
+		  (unsigned long long)r.rejected);
+	if (rc != HT_OK || r.done) {
+		if (rc != HT_OK) {
+			char why[160];
+			snprintf(why, sizeof(why), "import stopped: %s",
+				 rc == HT_E_MALFORMED ? "the header row is unusable"
+						      : ht_strerror(rc));
+			ht_ctl_import_progress keep = *pg;
+			ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, why);
+			resp->type = HT_CTL_CDR_IMPORT; /* still say what was stored */
+			resp->progress = keep;
+		}
+		log_info("import %s: %llu imported, %llu duplicate, %llu rejected",
+			 rc == HT_OK ? "done" : "stopped", (unsigned long long)r.imported,
+			 (unsigned long long)r.duplicates, (unsigned long long)r.rejected);
+		hd_import_free(c->import);
+		c->import = NULL;
+	}
+}
+
+static void cdr_stats(struct hd_daemon *d, ht_ctl_response *resp)
+{
+	hd_store_stats st;
+	if (hd_store_stats_get(d->store, &st) != HT_OK) {
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "cannot read the store");
+		return;
+	}
+	ht_ctl_cdr_stats *o = &resp->cdr_stats;
+	o->records = st.records;
+	o->partitions = st.partitions;
+	o->first_ms = st.first_ms;
+	o->last_ms = st.last_ms;
+	o->bytes_on_disk = st.bytes_on_disk;
+	if (st.n_peers && (o->peers = calloc(st.n_peers, sizeof(*o->peers)))) {
+		o->n_peers = st.n_peers;
+		for (size_t i = 0; i < st.n_peers; i++) {
+			snprintf(o->peers[i].provider_id, sizeof(o->peers[i].provider_id), "%s",
+				 st.peers[i].provider_id);
+			o->peers[i].as_upstream = st.peers[i].as_upstream;
+			o->peers[i].as_downstream = st.peers[i].as_downstream;
+		}
+	}
+	hd_store_stats_free(&st);
+}
+
+static int add_record(void *ud, const ht_cdr *r)
+{
+	ht_ctl_cdr_records *l = ud;
+	if (l->n == HT_CTL_LOOKUP_MAX) {
+		l->truncated = true;
+		return 1;
+	}
+	ht_cdr *rec = &l->records[l->n++];
+	*rec = *r;
+	/* Stored text may be any bytes; the control protocol carries clean text. */
+	ht_ctl_text_clean(rec->customer_ref, sizeof(rec->customer_ref), r->customer_ref,
+			  strlen(r->customer_ref));
+	ht_ctl_text_clean(rec->call_id, sizeof(rec->call_id), r->call_id, strlen(r->call_id));
+	return 0;
+}
+
+static void cdr_lookup(struct hd_daemon *d, const ht_ctl_cdr_lookup *q, ht_ctl_response *resp)
+{
+	char calling[16], called[16], why[160];
+	const char *cc = d->cfg.country_code;
+	if (ht_e164_normalize(q->calling, strlen(q->calling), cc, calling) != HT_OK ||
+	    ht_e164_normalize(q->called, strlen(q->called), cc, called) != HT_OK) {
+		snprintf(
+			why, sizeof(why),
+			"a number does not normalise to E.164 (country code '%s'; spec/numbers.md)",
+			cc);
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, why);
+		return;
+	}
+	ht_ctl_cdr_records *l = &resp->lookup;
+	l->records = calloc(HT_CTL_LOOKUP_MAX, sizeof(*l->records));
+	if (!l->records) {
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "out of memory");
+		return;
+	}
+	uint64_t from = q->time_ms > q->tolerance_ms ? q->time_ms - q->tolerance_ms : 0;
+	if (hd_store_find_call(d->store, calling, called, from, q->time_ms + q->tolerance_ms,
+			       add_record, l) != HT_OK)
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "cannot read the store");
+}
+
+struct audit_out {
+	ht_ctl_audit_list *l;
+	size_t cap;
+};
+
+static void add_audit(void *ud, const hd_audit_entry *e)
+{
+	struct audit_out *o = ud;
+	if (o->l->n == o->cap)
+		return;
+	ht_ctl_audit_entry *x = &o->l->entries[o->l->n++];
+	x->time_ms = e->time_ms;
+	x->has_trace_id = true;
+	memcpy(x->trace_id, e->trace_id, 16);
+	snprintf(x->asking_peer, sizeof(x->asking_peer), "%s", e->asking_peer);
+	snprintf(x->initiator, sizeof(x->initiator), "%s", e->initiator);
+	ht_ctl_text_clean(x->status, sizeof(x->status), e->status, strlen(e->status));
+	ht_ctl_text_clean(x->disclosed, sizeof(x->disclosed), e->disclosed, strlen(e->disclosed));
+}
+
+static void audit_list(struct hd_daemon *d, const ht_ctl_audit_query *q, ht_ctl_response *resp)
+{
+	size_t limit = q->limit ? q->limit : HT_CTL_AUDIT_DEFAULT;
+	ht_ctl_audit_list *l = &resp->audit;
+	l->entries = calloc(limit, sizeof(*l->entries));
+	if (!l->entries) {
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "out of memory");
+		return;
+	}
+	struct audit_out o = {l, limit};
+	hd_audit_filter f = {
+		.since_ms = q->since_ms,
+		.until_ms = q->until_ms,
+		.peer = q->peer,
+		.trace_id = q->has_trace_id ? q->trace_id : NULL,
+		.limit = limit,
+	};
+	if (hd_audit_list(d->audit, &f, add_audit, &o, &l->truncated) != HT_OK)
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "cannot read the audit log");
+}
+
+/* Frees what the handlers allocated into a response. */
+static void response_free(ht_ctl_response *resp)
+{
+	free(resp->peers);
+	free(resp->progress.errors);
+	free(resp->cdr_stats.peers);
+	free(resp->lookup.records);
+	free(resp->audit.entries);
+}
+
 static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 {
 	struct hd_daemon *d = c->srv->d;
@@ -178,23 +354,45 @@ static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 	ht_ctl_response resp;
 	int32_t r = ht_ctl_admit(body, len, c->hello_done, &req, &resp);
 	if (r == HT_CTL_RESULT_OK) {
-		if (req.type == HT_CTL_HELLO)
+		switch (req.type) {
+		case HT_CTL_HELLO:
 			c->hello_done = true;
-		else if (req.type == HT_CTL_STATUS)
+			break;
+		case HT_CTL_STATUS:
 			fill_status(d, &resp.status);
-		else if (req.type == HT_CTL_PEERS && d->n_peers > HT_CTL_MAX_PEERS)
-			ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR,
-					    "more peers than one response can carry");
-		else if (req.type == HT_CTL_PEERS && !(resp.peers = fill_peers(d, &resp.n_peers)))
-			ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR, "out of memory");
+			break;
+		case HT_CTL_PEERS:
+			if (d->n_peers > HT_CTL_MAX_PEERS)
+				ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR,
+						    "more peers than one response can carry");
+			else if (!(resp.peers = fill_peers(d, &resp.n_peers)))
+				ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR, "out of memory");
+			break;
+		case HT_CTL_CDR_IMPORT:
+			cdr_import(c, &req, &resp);
+			break;
+		case HT_CTL_CDR_STATS:
+			cdr_stats(d, &resp);
+			break;
+		case HT_CTL_CDR_LOOKUP:
+			cdr_lookup(d, &req.lookup, &resp);
+			break;
+		case HT_CTL_AUDIT:
+			audit_list(d, &req.audit, &resp);
+			break;
+		default:
+			break;
+		}
 	} else {
 		log_warn("control: request refused: %s%s%s", ht_ctl_result_name(r),
 			 resp.detail[0] ? ": " : "", resp.detail);
 	}
+	ht_ctl_request_clear(&req);
 	if (ht_ctl_result_closes(resp.result))
 		c->close_after_write = true;
+	ht_ctl_response_fit(&resp);
 	client_send(c, &resp);
-	free(resp.peers);
+	response_free(&resp);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

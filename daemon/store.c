@@ -701,6 +701,43 @@ int hd_store_lookup(hd_store *s, const char *downstream, uint16_t hint, unsigned
 	return HT_OK;
 }
 
+struct match {
+	const char *calling, *called;
+	hd_store_visit_fn fn;
+	void *ud;
+};
+
+/* The hint narrows; the numbers decide. */
+static int match_pair(void *ud, const ht_cdr *r)
+{
+	struct match *m = ud;
+	if (strcmp(r->calling, m->calling) != 0 || strcmp(r->called, m->called) != 0)
+		return 0;
+	return m->fn(m->ud, r);
+}
+
+int hd_store_find_call(hd_store *s, const char *calling, const char *called, uint64_t from_ms,
+		       uint64_t to_ms, hd_store_visit_fn fn, void *ud)
+{
+	if (from_ms > to_ms)
+		return HT_E_INVAL;
+	uint16_t h = hd_store_hint(calling, called);
+	struct match m = {calling, called, fn, ud};
+	bool stop = false;
+	for (size_t i = 0; i < s->n_parts && !stop; i++) {
+		struct partition *p = s->parts[i];
+		if (p->day < day_of(from_ms) || p->day > day_of(to_ms))
+			continue;
+		for (size_t idx = 0; idx < p->n_names && !stop; idx++) {
+			int rc = lookup_part(p, p->names[idx], h, h, from_ms, to_ms, match_pair, &m,
+					     &stop);
+			if (rc != HT_OK)
+				return rc;
+		}
+	}
+	return HT_OK;
+}
+
 /* ---- retention ---- */
 
 int hd_store_expire(hd_store *s, uint64_t now_ms, size_t *dropped)

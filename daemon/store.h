@@ -66,6 +66,14 @@ int hd_store_lookup(hd_store *s, const char *downstream, uint16_t hint, unsigned
 		    uint64_t from_ms, uint64_t to_ms, hd_store_visit_fn fn, void *ud) HT_WUR;
 
 /*
+ * Visits the stored calls from `calling` to `called` (E.164 digits) with
+ * time in [from_ms, to_ms], whatever peer they went to: the operator's
+ * check (hoptrace cdr lookup), one hinted look-up per downstream peer.
+ */
+int hd_store_find_call(hd_store *s, const char *calling, const char *called, uint64_t from_ms,
+		       uint64_t to_ms, hd_store_visit_fn fn, void *ud) HT_WUR;
+
+/*
  * Drops every partition whose whole day is older than the retention period
  * at `now_ms`: its file is removed, not its rows. *dropped counts them.
  */

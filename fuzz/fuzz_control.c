@@ -3,7 +3,8 @@
  * to the frame reader in two chunks; every frame it yields, and the whole
  * input as one body, is decoded as a request and as a response. Whatever
  * decodes must encode again and decode to the same values, and the server
- * checks must answer with a response that encodes.
+ * checks must answer with a response that encodes. A decoded response cut to
+ * size for a server (ht_ctl_response_fit) must still encode.
  */
 #include "fuzz.h"
 
@@ -12,25 +13,65 @@
 
 #include "hoptrace/control.h"
 
+static bool same_text(const char *a, const char *b)
+{
+	return strcmp(a, b) == 0 && ht_ctl_text_valid(a, strlen(a));
+}
+
+static bool same_request(const ht_ctl_request *a, const ht_ctl_request *b)
+{
+	if (a->version != b->version || a->type != b->type)
+		return false;
+	switch (a->type) {
+	case HT_CTL_CDR_IMPORT:
+		return a->import.len == b->import.len && a->import.last == b->import.last &&
+		       a->import.total_bytes == b->import.total_bytes &&
+		       (a->import.len == 0 ||
+			memcmp(a->import.data, b->import.data, a->import.len) == 0);
+	case HT_CTL_CDR_LOOKUP:
+		return same_text(a->lookup.calling, b->lookup.calling) &&
+		       same_text(a->lookup.called, b->lookup.called) &&
+		       a->lookup.time_ms == b->lookup.time_ms &&
+		       a->lookup.tolerance_ms == b->lookup.tolerance_ms;
+	case HT_CTL_AUDIT:
+		return a->audit.since_ms == b->audit.since_ms &&
+		       a->audit.until_ms == b->audit.until_ms &&
+		       same_text(a->audit.peer, b->audit.peer) &&
+		       a->audit.has_trace_id == b->audit.has_trace_id &&
+		       memcmp(a->audit.trace_id, b->audit.trace_id, HT_CTL_TRACE_ID_LEN) == 0 &&
+		       a->audit.limit == b->audit.limit;
+	default:
+		return true;
+	}
+}
+
 static void check_request(const uint8_t *body, size_t len)
 {
 	ht_ctl_request req, again;
 	int rc = ht_ctl_decode_request(body, len, &req);
 	if (rc != HT_OK) {
-		FUZZ_CHECK(rc == HT_E_MALFORMED || rc == HT_E_TOO_LARGE);
+		FUZZ_CHECK(rc == HT_E_MALFORMED || rc == HT_E_TOO_LARGE || rc == HT_E_NOMEM);
 		FUZZ_CHECK(rc != HT_E_TOO_LARGE || len > HT_CTL_MAX_FRAME);
+		FUZZ_CHECK(req.import.data == NULL && req.type == HT_CTL_NONE);
 	} else {
 		uint8_t *buf;
 		size_t n;
 		FUZZ_CHECK(req.type == HT_CTL_NONE || req.type == HT_CTL_HELLO ||
-			   req.type == HT_CTL_STATUS || req.type == HT_CTL_PEERS);
+			   req.type == HT_CTL_STATUS || req.type == HT_CTL_PEERS ||
+			   req.type == HT_CTL_CDR_IMPORT || req.type == HT_CTL_CDR_STATS ||
+			   req.type == HT_CTL_CDR_LOOKUP || req.type == HT_CTL_AUDIT);
+		FUZZ_CHECK(req.import.len <= HT_CTL_IMPORT_CHUNK_MAX);
+		FUZZ_CHECK(req.type != HT_CTL_AUDIT ||
+			   (req.audit.limit >= 1 && req.audit.limit <= HT_CTL_AUDIT_MAX));
 		rc = ht_ctl_encode_request(&req, &buf, &n);
 		FUZZ_CHECK(rc == HT_OK || rc == HT_E_NOMEM);
 		if (rc == HT_OK) {
 			FUZZ_CHECK(ht_ctl_decode_request(buf, n, &again) == HT_OK);
-			FUZZ_CHECK(again.version == req.version && again.type == req.type);
+			FUZZ_CHECK(same_request(&again, &req));
+			ht_ctl_request_clear(&again);
 			free(buf);
 		}
+		ht_ctl_request_clear(&req);
 	}
 
 	for (int hello_done = 0; hello_done < 2; hello_done++) {
@@ -44,6 +85,7 @@ static void check_request(const uint8_t *body, size_t len)
 		if (res != HT_CTL_RESULT_OK)
 			FUZZ_CHECK(ht_ctl_result_closes(res) ||
 				   res == HT_CTL_RESULT_UNKNOWN_REQUEST);
+		ht_ctl_request_clear(&req);
 		uint8_t *buf;
 		size_t n;
 		int erc = ht_ctl_encode_response(&resp, &buf, &n);
@@ -51,11 +93,6 @@ static void check_request(const uint8_t *body, size_t len)
 		if (erc == HT_OK)
 			free(buf);
 	}
-}
-
-static bool same_text(const char *a, const char *b)
-{
-	return strcmp(a, b) == 0 && ht_ctl_text_valid(a, strlen(a));
 }
 
 static bool same_peer(const ht_ctl_peer *a, const ht_ctl_peer *b)
@@ -78,6 +115,85 @@ static bool same_status(const ht_ctl_status *a, const ht_ctl_status *b)
 	       a->handshakes_failed == b->handshakes_failed && a->conns_refused == b->conns_refused;
 }
 
+static bool same_record(const ht_cdr *a, const ht_cdr *b)
+{
+	return a->time_ms == b->time_ms && same_text(a->calling, b->calling) &&
+	       same_text(a->called, b->called) && same_text(a->upstream, b->upstream) &&
+	       same_text(a->downstream, b->downstream) &&
+	       same_text(a->customer_ref, b->customer_ref) && same_text(a->call_id, b->call_id) &&
+	       a->attestation == b->attestation && a->has_origid == b->has_origid &&
+	       memcmp(a->origid, b->origid, sizeof(a->origid)) == 0;
+}
+
+static bool same_audit_entry(const ht_ctl_audit_entry *a, const ht_ctl_audit_entry *b)
+{
+	return a->time_ms == b->time_ms && a->has_trace_id == b->has_trace_id &&
+	       memcmp(a->trace_id, b->trace_id, sizeof(a->trace_id)) == 0 &&
+	       same_text(a->asking_peer, b->asking_peer) && same_text(a->initiator, b->initiator) &&
+	       same_text(a->status, b->status) && same_text(a->disclosed, b->disclosed);
+}
+
+/* The bodies of the new commands, after a round trip. */
+static void check_same_body(const ht_ctl_response *a, const ht_ctl_response *b)
+{
+	const ht_ctl_import_progress *pa = &a->progress, *pb = &b->progress;
+	const ht_ctl_cdr_stats *sa = &a->cdr_stats, *sb = &b->cdr_stats;
+	switch (a->type) {
+	case HT_CTL_CDR_IMPORT:
+		FUZZ_CHECK(pa->rows_imported == pb->rows_imported &&
+			   pa->rows_rejected == pb->rows_rejected &&
+			   pa->rows_duplicate == pb->rows_duplicate &&
+			   pa->bytes_acked == pb->bytes_acked &&
+			   pa->errors_omitted == pb->errors_omitted && pa->done == pb->done &&
+			   pa->n_errors == pb->n_errors);
+		for (size_t i = 0; i < pa->n_errors; i++)
+			FUZZ_CHECK(pa->errors[i].line == pb->errors[i].line &&
+				   same_text(pa->errors[i].reason, pb->errors[i].reason) &&
+				   same_text(pa->errors[i].message, pb->errors[i].message));
+		break;
+	case HT_CTL_CDR_STATS:
+		FUZZ_CHECK(sa->records == sb->records && sa->partitions == sb->partitions &&
+			   sa->first_ms == sb->first_ms && sa->last_ms == sb->last_ms &&
+			   sa->bytes_on_disk == sb->bytes_on_disk &&
+			   sa->peers_truncated == sb->peers_truncated &&
+			   sa->n_peers == sb->n_peers);
+		for (size_t i = 0; i < sa->n_peers; i++)
+			FUZZ_CHECK(same_text(sa->peers[i].provider_id, sb->peers[i].provider_id) &&
+				   sa->peers[i].as_upstream == sb->peers[i].as_upstream &&
+				   sa->peers[i].as_downstream == sb->peers[i].as_downstream);
+		break;
+	case HT_CTL_CDR_LOOKUP:
+		FUZZ_CHECK(a->lookup.n == b->lookup.n &&
+			   a->lookup.truncated == b->lookup.truncated);
+		for (size_t i = 0; i < a->lookup.n; i++)
+			FUZZ_CHECK(same_record(&a->lookup.records[i], &b->lookup.records[i]));
+		break;
+	case HT_CTL_AUDIT:
+		FUZZ_CHECK(a->audit.n == b->audit.n && a->audit.truncated == b->audit.truncated);
+		for (size_t i = 0; i < a->audit.n; i++)
+			FUZZ_CHECK(same_audit_entry(&a->audit.entries[i], &b->audit.entries[i]));
+		break;
+	default:
+		break;
+	}
+}
+
+/* Lists are allocated exactly when they have entries, and only for their type. */
+static void check_lists(const ht_ctl_response *r)
+{
+	FUZZ_CHECK((r->progress.n_errors == 0) == (r->progress.errors == NULL));
+	FUZZ_CHECK((r->cdr_stats.n_peers == 0) == (r->cdr_stats.peers == NULL));
+	FUZZ_CHECK((r->lookup.n == 0) == (r->lookup.records == NULL));
+	FUZZ_CHECK((r->audit.n == 0) == (r->audit.entries == NULL));
+	FUZZ_CHECK(r->type == HT_CTL_CDR_IMPORT || r->progress.n_errors == 0);
+	FUZZ_CHECK(r->type == HT_CTL_CDR_STATS || r->cdr_stats.n_peers == 0);
+	FUZZ_CHECK(r->type == HT_CTL_CDR_LOOKUP || r->lookup.n == 0);
+	FUZZ_CHECK(r->type == HT_CTL_AUDIT || r->audit.n == 0);
+	FUZZ_CHECK(r->progress.n_errors <= HT_CTL_MAX_ROW_ERRORS);
+	FUZZ_CHECK(r->cdr_stats.n_peers <= HT_CTL_MAX_STATS_PEERS);
+	FUZZ_CHECK(r->lookup.n <= HT_CTL_LOOKUP_MAX && r->audit.n <= HT_CTL_AUDIT_MAX);
+}
+
 static void check_response(const uint8_t *body, size_t len)
 {
 	ht_ctl_response resp, again;
@@ -85,6 +201,7 @@ static void check_response(const uint8_t *body, size_t len)
 	if (rc != HT_OK) {
 		FUZZ_CHECK(rc == HT_E_MALFORMED || rc == HT_E_TOO_LARGE);
 		FUZZ_CHECK(resp.peers == NULL && resp.n_peers == 0);
+		check_lists(&resp);
 		return;
 	}
 	FUZZ_CHECK(len <= HT_CTL_MAX_FRAME);
@@ -92,7 +209,9 @@ static void check_response(const uint8_t *body, size_t len)
 	FUZZ_CHECK(resp.type == HT_CTL_PEERS || resp.n_peers == 0);
 	FUZZ_CHECK((resp.n_peers == 0) == (resp.peers == NULL));
 	FUZZ_CHECK(ht_ctl_text_valid(resp.detail, strlen(resp.detail)));
+	check_lists(&resp);
 	(void)ht_ctl_result_name(resp.result);
+	(void)ht_ctl_type_name(resp.type);
 
 	uint8_t *buf;
 	size_t n;
@@ -112,9 +231,25 @@ static void check_response(const uint8_t *body, size_t len)
 			FUZZ_CHECK(same_status(&again.status, &resp.status));
 		for (size_t i = 0; i < resp.n_peers; i++)
 			FUZZ_CHECK(same_peer(&again.peers[i], &resp.peers[i]));
+		check_same_body(&again, &resp);
 		ht_ctl_response_clear(&again);
 		free(buf);
 	}
+
+	/* What a server cuts to size encodes, within the frame. */
+	ht_ctl_response cut = resp;
+	size_t dropped = ht_ctl_response_fit(&cut);
+	rc = ht_ctl_encode_response(&cut, &buf, &n);
+	FUZZ_CHECK(rc == HT_OK || rc == HT_E_NOMEM ||
+		   (rc == HT_E_TOO_LARGE && len > HT_CTL_MAX_FRAME - 8 &&
+		    cut.type != HT_CTL_CDR_IMPORT && cut.type != HT_CTL_CDR_STATS &&
+		    cut.type != HT_CTL_CDR_LOOKUP && cut.type != HT_CTL_AUDIT));
+	if (rc == HT_OK) {
+		FUZZ_CHECK(n <= HT_CTL_MAX_FRAME);
+		free(buf);
+	}
+	FUZZ_CHECK(dropped == 0 || cut.type == HT_CTL_CDR_IMPORT || cut.lookup.truncated ||
+		   cut.audit.truncated || cut.cdr_stats.peers_truncated);
 	ht_ctl_response_clear(&resp);
 }
 

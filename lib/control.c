@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hoptrace/e164.h"
 #include "hoptrace/v1/control.pb-c.h"
 #include "wire.h"
 
@@ -160,12 +161,57 @@ static int get_provider_id(char *dst, const ProtobufCBinaryData *b)
 	return get_text(dst, HT_PROVIDER_ID_MAX, b);
 }
 
+const char *ht_ctl_type_name(ht_ctl_type type)
+{
+	switch (type) {
+	case HT_CTL_HELLO:
+		return "hello";
+	case HT_CTL_STATUS:
+		return "status";
+	case HT_CTL_PEERS:
+		return "peers";
+	case HT_CTL_CDR_IMPORT:
+		return "cdr import";
+	case HT_CTL_CDR_STATS:
+		return "cdr stats";
+	case HT_CTL_CDR_LOOKUP:
+		return "cdr lookup";
+	case HT_CTL_AUDIT:
+		return "audit";
+	default:
+		return "unknown";
+	}
+}
+
+/* Encoding: points `b` at an optional 16-octet value. */
+static void put_bytes16(ProtobufCBinaryData *b, bool has, const uint8_t *v)
+{
+	b->data = has ? (uint8_t *)v : NULL;
+	b->len = has ? 16 : 0;
+}
+
+/* Decoding: an optional 16-octet value, empty or exactly 16 octets. */
+static int get_bytes16(bool *has, uint8_t *dst, const ProtobufCBinaryData *b)
+{
+	if (b->len != 0 && b->len != 16)
+		return HT_E_MALFORMED;
+	*has = b->len == 16;
+	if (*has)
+		memcpy(dst, b->data, 16);
+	return HT_OK;
+}
+
 int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_len)
 {
 	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
 	Hoptrace__V1__HelloRequest hello = HOPTRACE__V1__HELLO_REQUEST__INIT;
 	Hoptrace__V1__StatusRequest status = HOPTRACE__V1__STATUS_REQUEST__INIT;
 	Hoptrace__V1__PeersRequest peers = HOPTRACE__V1__PEERS_REQUEST__INIT;
+	Hoptrace__V1__CdrImportChunk chunk = HOPTRACE__V1__CDR_IMPORT_CHUNK__INIT;
+	Hoptrace__V1__CdrStatsRequest stats = HOPTRACE__V1__CDR_STATS_REQUEST__INIT;
+	Hoptrace__V1__CdrLookupRequest lookup = HOPTRACE__V1__CDR_LOOKUP_REQUEST__INIT;
+	Hoptrace__V1__AuditRequest audit = HOPTRACE__V1__AUDIT_REQUEST__INIT;
+	int rc = HT_OK;
 
 	m.version = req->version;
 	switch (req->type) {
@@ -183,10 +229,106 @@ int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_
 		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_PEERS;
 		m.peers = &peers;
 		break;
+	case HT_CTL_CDR_IMPORT:
+		if (req->import.len > HT_CTL_IMPORT_CHUNK_MAX ||
+		    (!req->import.data && req->import.len > 0))
+			return HT_E_INVAL;
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_IMPORT;
+		m.cdr_import = &chunk;
+		chunk.data.data = req->import.data;
+		chunk.data.len = req->import.len;
+		chunk.last = req->import.last;
+		chunk.total_bytes = req->import.total_bytes;
+		break;
+	case HT_CTL_CDR_STATS:
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_STATS;
+		m.cdr_stats = &stats;
+		break;
+	case HT_CTL_CDR_LOOKUP:
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_LOOKUP;
+		m.cdr_lookup = &lookup;
+		rc = put_text(&lookup.calling, req->lookup.calling, HT_CTL_NUMBER_MAX);
+		if (rc == HT_OK)
+			rc = put_text(&lookup.called, req->lookup.called, HT_CTL_NUMBER_MAX);
+		lookup.time_ms = req->lookup.time_ms;
+		lookup.tolerance_ms = req->lookup.tolerance_ms;
+		break;
+	case HT_CTL_AUDIT:
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_AUDIT;
+		m.audit = &audit;
+		rc = put_provider_id(&audit.peer, req->audit.peer);
+		put_bytes16(&audit.trace_id, req->audit.has_trace_id, req->audit.trace_id);
+		audit.since_ms = req->audit.since_ms;
+		audit.until_ms = req->audit.until_ms;
+		audit.limit = req->audit.limit;
+		break;
 	default:
 		return HT_E_INVAL;
 	}
+	if (rc != HT_OK)
+		return rc;
 	return ht__pack(&m.base, out, out_len);
+}
+
+static int get_request(ht_ctl_request *out, const Hoptrace__V1__ControlRequest *m)
+{
+	int rc = HT_OK;
+	switch (m->req_case) {
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_HELLO:
+		out->type = HT_CTL_HELLO;
+		break;
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_STATUS:
+		out->type = HT_CTL_STATUS;
+		break;
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_PEERS:
+		out->type = HT_CTL_PEERS;
+		break;
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_IMPORT: {
+		const Hoptrace__V1__CdrImportChunk *c = m->cdr_import;
+		out->type = HT_CTL_CDR_IMPORT;
+		if (c->data.len > HT_CTL_IMPORT_CHUNK_MAX)
+			return HT_E_MALFORMED;
+		if (c->data.len > 0) {
+			if (!(out->import.data = malloc(c->data.len)))
+				return HT_E_NOMEM;
+			memcpy(out->import.data, c->data.data, c->data.len);
+			out->import.len = c->data.len;
+		}
+		out->import.last = c->last;
+		out->import.total_bytes = c->total_bytes;
+		break;
+	}
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_STATS:
+		out->type = HT_CTL_CDR_STATS;
+		break;
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_LOOKUP: {
+		const Hoptrace__V1__CdrLookupRequest *l = m->cdr_lookup;
+		out->type = HT_CTL_CDR_LOOKUP;
+		rc = get_text(out->lookup.calling, HT_CTL_NUMBER_MAX, &l->calling);
+		if (rc == HT_OK)
+			rc = get_text(out->lookup.called, HT_CTL_NUMBER_MAX, &l->called);
+		out->lookup.time_ms = l->time_ms;
+		out->lookup.tolerance_ms = l->tolerance_ms;
+		break;
+	}
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_AUDIT: {
+		const Hoptrace__V1__AuditRequest *a = m->audit;
+		out->type = HT_CTL_AUDIT;
+		rc = get_provider_id(out->audit.peer, &a->peer);
+		if (rc == HT_OK)
+			rc = get_bytes16(&out->audit.has_trace_id, out->audit.trace_id,
+					 &a->trace_id);
+		out->audit.since_ms = a->since_ms;
+		out->audit.until_ms = a->until_ms;
+		out->audit.limit = a->limit == 0                 ? HT_CTL_AUDIT_DEFAULT
+				   : a->limit > HT_CTL_AUDIT_MAX ? HT_CTL_AUDIT_MAX
+								 : a->limit;
+		break;
+	}
+	default:
+		out->type = HT_CTL_NONE;
+	}
+	return rc;
 }
 
 int ht_ctl_decode_request(const uint8_t *buf, size_t len, ht_ctl_request *out)
@@ -199,21 +341,19 @@ int ht_ctl_decode_request(const uint8_t *buf, size_t len, ht_ctl_request *out)
 		return rc;
 	const Hoptrace__V1__ControlRequest *m = (const Hoptrace__V1__ControlRequest *)pm;
 	out->version = m->version;
-	switch (m->req_case) {
-	case HOPTRACE__V1__CONTROL_REQUEST__REQ_HELLO:
-		out->type = HT_CTL_HELLO;
-		break;
-	case HOPTRACE__V1__CONTROL_REQUEST__REQ_STATUS:
-		out->type = HT_CTL_STATUS;
-		break;
-	case HOPTRACE__V1__CONTROL_REQUEST__REQ_PEERS:
-		out->type = HT_CTL_PEERS;
-		break;
-	default:
-		out->type = HT_CTL_NONE;
-	}
+	rc = get_request(out, m);
 	protobuf_c_message_free_unpacked(pm, NULL);
-	return HT_OK;
+	if (rc != HT_OK)
+		ht_ctl_request_clear(out);
+	return rc;
+}
+
+void ht_ctl_request_clear(ht_ctl_request *r)
+{
+	if (!r)
+		return;
+	free(r->import.data);
+	memset(r, 0, sizeof(*r));
 }
 
 static int put_status(Hoptrace__V1__StatusResponse *m, const ht_ctl_status *s)
@@ -253,14 +393,175 @@ static int put_peer(Hoptrace__V1__PeerInfo *m, const ht_ctl_peer *p)
 	return rc;
 }
 
+static int put_row_error(Hoptrace__V1__RowError *m, const ht_ctl_row_error *e)
+{
+	int rc = put_text(&m->reason, e->reason, HT_CTL_REASON_MAX);
+	if (rc == HT_OK)
+		rc = put_text(&m->message, e->message, HT_CTL_ROW_MESSAGE_MAX);
+	m->line = e->line;
+	return rc;
+}
+
+static int put_peer_count(Hoptrace__V1__PeerCount *m, const ht_ctl_peer_count *p)
+{
+	m->as_upstream = p->as_upstream;
+	m->as_downstream = p->as_downstream;
+	return put_provider_id(&m->provider_id, p->provider_id);
+}
+
+/* A record's number: E.164 digits in an array of HT_E164_BUF chars. */
+static int put_digits(ProtobufCBinaryData *b, const char *s)
+{
+	size_t n = strnlen(s, HT_E164_BUF);
+	if (n >= HT_E164_BUF || !ht_e164_digits_valid(s, n))
+		return HT_E_INVAL;
+	b->data = (uint8_t *)s;
+	b->len = n;
+	return HT_OK;
+}
+
+static int put_record(Hoptrace__V1__CdrRecord *m, const ht_cdr *r)
+{
+	int rc = put_digits(&m->calling, r->calling);
+	if (rc == HT_OK)
+		rc = put_digits(&m->called, r->called);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->upstream, r->upstream);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->downstream, r->downstream);
+	if (rc == HT_OK)
+		rc = put_text(&m->customer_ref, r->customer_ref, HT_CDR_CUSTOMER_REF_MAX);
+	if (rc == HT_OK)
+		rc = put_text(&m->call_id, r->call_id, HT_CDR_CALL_ID_MAX);
+	if (r->attestation == 'A' || r->attestation == 'B' || r->attestation == 'C') {
+		m->attestation.data = (uint8_t *)&r->attestation;
+		m->attestation.len = 1;
+	} else if (r->attestation != 0 && rc == HT_OK) {
+		rc = HT_E_INVAL;
+	}
+	put_bytes16(&m->origid, r->has_origid, r->origid);
+	m->time_ms = r->time_ms;
+	return rc;
+}
+
+static int put_audit_entry(Hoptrace__V1__AuditEntry *m, const ht_ctl_audit_entry *e)
+{
+	int rc = put_provider_id(&m->asking_peer, e->asking_peer);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->initiator, e->initiator);
+	if (rc == HT_OK)
+		rc = put_text(&m->status, e->status, HT_CTL_AUDIT_STATUS_MAX);
+	if (rc == HT_OK)
+		rc = put_text(&m->disclosed, e->disclosed, HT_CTL_DISCLOSED_MAX);
+	put_bytes16(&m->trace_id, e->has_trace_id, e->trace_id);
+	m->time_ms = e->time_ms;
+	return rc;
+}
+
+/* The one list an encoding allocates (message structs and pointers to them). */
+struct scratch {
+	void *items;
+	void *ptrs;
+};
+
+/*
+ * Checks a list of `n` entries at `src` against `max`, and allocates `n`
+ * message structs of `size` octets and `n` pointers. HT_OK with nothing
+ * allocated when `n` is 0.
+ */
+static int list_alloc(struct scratch *sc, size_t n, const void *src, size_t max, size_t size)
+{
+	if (n > max)
+		return HT_E_TOO_LARGE;
+	if (n == 0)
+		return HT_OK;
+	if (!src)
+		return HT_E_INVAL;
+	sc->items = calloc(n, size);
+	sc->ptrs = calloc(n, sizeof(void *));
+	return sc->items && sc->ptrs ? HT_OK : HT_E_NOMEM;
+}
+
+/*
+ * Fills the repeated field (*n_out, *ptrs_out) of generated messages of
+ * type T, made from the `n` entries of `src` with INIT and PUT.
+ */
+#define PUT_LIST(T, INIT, PUT, sc, n, src, max, n_out, ptrs_out)                                   \
+	do {                                                                                       \
+		int rc_ = list_alloc((sc), (n), (src), (max), sizeof(T));                          \
+		if (rc_ != HT_OK || (n) == 0)                                                      \
+			return rc_;                                                                \
+		T *items_ = (sc)->items;                                                           \
+		T **ptrs_ = (sc)->ptrs;                                                            \
+		for (size_t i_ = 0; i_ < (n); i_++) {                                              \
+			INIT(&items_[i_]);                                                         \
+			ptrs_[i_] = &items_[i_];                                                   \
+			if ((rc_ = PUT(&items_[i_], &(src)[i_])) != HT_OK)                         \
+				return rc_;                                                        \
+		}                                                                                  \
+		*(n_out) = (n);                                                                    \
+		*(ptrs_out) = ptrs_;                                                               \
+		return HT_OK;                                                                      \
+	} while (0)
+
+static int put_peers(Hoptrace__V1__PeersResponse *m, const ht_ctl_response *r, struct scratch *sc)
+{
+	PUT_LIST(Hoptrace__V1__PeerInfo, hoptrace__v1__peer_info__init, put_peer, sc, r->n_peers,
+		 r->peers, HT_CTL_MAX_PEERS, &m->n_peers, &m->peers);
+}
+
+static int put_progress(Hoptrace__V1__CdrImportProgress *m, const ht_ctl_import_progress *p,
+			struct scratch *sc)
+{
+	m->rows_imported = p->rows_imported;
+	m->rows_rejected = p->rows_rejected;
+	m->rows_duplicate = p->rows_duplicate;
+	m->bytes_acked = p->bytes_acked;
+	m->errors_omitted = p->errors_omitted;
+	m->done = p->done;
+	PUT_LIST(Hoptrace__V1__RowError, hoptrace__v1__row_error__init, put_row_error, sc,
+		 p->n_errors, p->errors, HT_CTL_MAX_ROW_ERRORS, &m->n_errors, &m->errors);
+}
+
+static int put_cdr_stats(Hoptrace__V1__CdrStatsResponse *m, const ht_ctl_cdr_stats *s,
+			 struct scratch *sc)
+{
+	m->records = s->records;
+	m->partitions = s->partitions;
+	m->first_ms = s->first_ms;
+	m->last_ms = s->last_ms;
+	m->bytes_on_disk = s->bytes_on_disk;
+	m->peers_truncated = s->peers_truncated;
+	PUT_LIST(Hoptrace__V1__PeerCount, hoptrace__v1__peer_count__init, put_peer_count, sc,
+		 s->n_peers, s->peers, HT_CTL_MAX_STATS_PEERS, &m->n_peers, &m->peers);
+}
+
+static int put_lookup(Hoptrace__V1__CdrLookupResponse *m, const ht_ctl_cdr_records *l,
+		      struct scratch *sc)
+{
+	m->truncated = l->truncated;
+	PUT_LIST(Hoptrace__V1__CdrRecord, hoptrace__v1__cdr_record__init, put_record, sc, l->n,
+		 l->records, HT_CTL_LOOKUP_MAX, &m->n_records, &m->records);
+}
+
+static int put_audit(Hoptrace__V1__AuditResponse *m, const ht_ctl_audit_list *a, struct scratch *sc)
+{
+	m->truncated = a->truncated;
+	PUT_LIST(Hoptrace__V1__AuditEntry, hoptrace__v1__audit_entry__init, put_audit_entry, sc,
+		 a->n, a->entries, HT_CTL_AUDIT_MAX, &m->n_entries, &m->entries);
+}
+
 int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *out_len)
 {
 	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
 	Hoptrace__V1__HelloResponse hello = HOPTRACE__V1__HELLO_RESPONSE__INIT;
 	Hoptrace__V1__StatusResponse status = HOPTRACE__V1__STATUS_RESPONSE__INIT;
 	Hoptrace__V1__PeersResponse peers = HOPTRACE__V1__PEERS_RESPONSE__INIT;
-	Hoptrace__V1__PeerInfo *infos = NULL;
-	Hoptrace__V1__PeerInfo **ptrs = NULL;
+	Hoptrace__V1__CdrImportProgress progress = HOPTRACE__V1__CDR_IMPORT_PROGRESS__INIT;
+	Hoptrace__V1__CdrStatsResponse stats = HOPTRACE__V1__CDR_STATS_RESPONSE__INIT;
+	Hoptrace__V1__CdrLookupResponse lookup = HOPTRACE__V1__CDR_LOOKUP_RESPONSE__INIT;
+	Hoptrace__V1__AuditResponse audit = HOPTRACE__V1__AUDIT_RESPONSE__INIT;
+	struct scratch sc = {NULL, NULL};
 	int rc;
 
 	m.version = resp->version;
@@ -277,47 +578,151 @@ int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *o
 	case HT_CTL_STATUS:
 		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_STATUS;
 		m.status = &status;
-		if ((rc = put_status(&status, &resp->status)) != HT_OK)
-			return rc;
+		rc = put_status(&status, &resp->status);
 		break;
 	case HT_CTL_PEERS:
 		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_PEERS;
 		m.peers = &peers;
-		if (resp->n_peers > HT_CTL_MAX_PEERS)
-			return HT_E_TOO_LARGE;
-		if (resp->n_peers == 0)
-			break;
-		if (!resp->peers)
-			return HT_E_INVAL;
-		infos = calloc(resp->n_peers, sizeof(*infos));
-		ptrs = calloc(resp->n_peers, sizeof(*ptrs));
-		if (!infos || !ptrs) {
-			rc = HT_E_NOMEM;
-			goto out;
-		}
-		for (size_t i = 0; i < resp->n_peers; i++) {
-			Hoptrace__V1__PeerInfo init = HOPTRACE__V1__PEER_INFO__INIT;
-			infos[i] = init;
-			ptrs[i] = &infos[i];
-			if ((rc = put_peer(&infos[i], &resp->peers[i])) != HT_OK)
-				goto out;
-		}
-		peers.n_peers = resp->n_peers;
-		peers.peers = ptrs;
+		rc = put_peers(&peers, resp, &sc);
+		break;
+	case HT_CTL_CDR_IMPORT:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_IMPORT;
+		m.cdr_import = &progress;
+		rc = put_progress(&progress, &resp->progress, &sc);
+		break;
+	case HT_CTL_CDR_STATS:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_STATS;
+		m.cdr_stats = &stats;
+		rc = put_cdr_stats(&stats, &resp->cdr_stats, &sc);
+		break;
+	case HT_CTL_CDR_LOOKUP:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_LOOKUP;
+		m.cdr_lookup = &lookup;
+		rc = put_lookup(&lookup, &resp->lookup, &sc);
+		break;
+	case HT_CTL_AUDIT:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_AUDIT;
+		m.audit = &audit;
+		rc = put_audit(&audit, &resp->audit, &sc);
 		break;
 	default:
 		return HT_E_INVAL;
 	}
-	rc = ht__pack(&m.base, out, out_len);
+	if (rc == HT_OK)
+		rc = ht__pack(&m.base, out, out_len);
 	if (rc == HT_OK && *out_len > HT_CTL_MAX_FRAME) {
 		free(*out);
 		*out = NULL;
 		rc = HT_E_TOO_LARGE;
 	}
-out:
-	free(infos);
-	free(ptrs);
+	free(sc.items);
+	free(sc.ptrs);
 	return rc;
+}
+
+/* Octets a repeated field's entry of `body` octets takes (field numbers < 16). */
+static size_t entry_len(size_t body)
+{
+	size_t n = 1 + 1 + body;
+	for (size_t v = body; v >= 0x80; v >>= 7)
+		n++;
+	return n;
+}
+
+/*
+ * The encoded size of one list entry of resp->type; put_* failures do not
+ * matter here, as the encoding will refuse the entry anyway.
+ */
+static size_t entry_size(const ht_ctl_response *resp, size_t i)
+{
+	switch (resp->type) {
+	case HT_CTL_CDR_IMPORT: {
+		Hoptrace__V1__RowError m = HOPTRACE__V1__ROW_ERROR__INIT;
+		(void)put_row_error(&m, &resp->progress.errors[i]);
+		return entry_len(protobuf_c_message_get_packed_size(&m.base));
+	}
+	case HT_CTL_CDR_STATS: {
+		Hoptrace__V1__PeerCount m = HOPTRACE__V1__PEER_COUNT__INIT;
+		(void)put_peer_count(&m, &resp->cdr_stats.peers[i]);
+		return entry_len(protobuf_c_message_get_packed_size(&m.base));
+	}
+	case HT_CTL_CDR_LOOKUP: {
+		Hoptrace__V1__CdrRecord m = HOPTRACE__V1__CDR_RECORD__INIT;
+		(void)put_record(&m, &resp->lookup.records[i]);
+		return entry_len(protobuf_c_message_get_packed_size(&m.base));
+	}
+	default: {
+		Hoptrace__V1__AuditEntry m = HOPTRACE__V1__AUDIT_ENTRY__INIT;
+		(void)put_audit_entry(&m, &resp->audit.entries[i]);
+		return entry_len(protobuf_c_message_get_packed_size(&m.base));
+	}
+	}
+}
+
+size_t ht_ctl_response_fit(ht_ctl_response *resp)
+{
+	size_t *n, max;
+	switch (resp->type) {
+	case HT_CTL_CDR_IMPORT:
+		n = &resp->progress.n_errors;
+		max = HT_CTL_MAX_ROW_ERRORS;
+		break;
+	case HT_CTL_CDR_STATS:
+		n = &resp->cdr_stats.n_peers;
+		max = HT_CTL_MAX_STATS_PEERS;
+		break;
+	case HT_CTL_CDR_LOOKUP:
+		n = &resp->lookup.n;
+		max = HT_CTL_LOOKUP_MAX;
+		break;
+	case HT_CTL_AUDIT:
+		n = &resp->audit.n;
+		max = HT_CTL_AUDIT_MAX;
+		break;
+	default:
+		return 0;
+	}
+	if (*n == 0)
+		return 0;
+
+	/*
+	 * The response without its list, flags set and counters at their
+	 * widest; the body's length prefix grows by at most 3 octets with it.
+	 */
+	ht_ctl_response base = *resp;
+	base.progress.n_errors = base.cdr_stats.n_peers = base.lookup.n = base.audit.n = 0;
+	base.progress.errors_omitted = UINT64_MAX;
+	base.cdr_stats.peers_truncated = base.lookup.truncated = base.audit.truncated = true;
+	uint8_t *buf;
+	size_t base_len = 0;
+	if (ht_ctl_encode_response(&base, &buf, &base_len) == HT_OK)
+		free(buf);
+	size_t budget = HT_CTL_MAX_FRAME - base_len - 3, used = 0, keep = 0;
+	while (keep < *n && keep < max) {
+		size_t sz = entry_size(resp, keep);
+		if (sz > budget - used)
+			break;
+		used += sz;
+		keep++;
+	}
+	size_t dropped = *n - keep;
+	if (dropped == 0)
+		return 0;
+	switch (resp->type) {
+	case HT_CTL_CDR_IMPORT:
+		resp->progress.errors_omitted += dropped;
+		break;
+	case HT_CTL_CDR_STATS:
+		resp->cdr_stats.peers_truncated = true;
+		break;
+	case HT_CTL_CDR_LOOKUP:
+		resp->lookup.truncated = true;
+		break;
+	default:
+		resp->audit.truncated = true;
+	}
+	*n = keep;
+	return dropped;
 }
 
 static int get_status(ht_ctl_status *s, const Hoptrace__V1__StatusResponse *m)
@@ -357,6 +762,167 @@ static int get_peer(ht_ctl_peer *p, const Hoptrace__V1__PeerInfo *m)
 	return rc;
 }
 
+static int get_row_error(ht_ctl_row_error *e, const Hoptrace__V1__RowError *m)
+{
+	int rc = get_text(e->reason, HT_CTL_REASON_MAX, &m->reason);
+	if (rc == HT_OK)
+		rc = get_text(e->message, HT_CTL_ROW_MESSAGE_MAX, &m->message);
+	e->line = m->line;
+	return rc;
+}
+
+static int get_peer_count(ht_ctl_peer_count *p, const Hoptrace__V1__PeerCount *m)
+{
+	p->as_upstream = m->as_upstream;
+	p->as_downstream = m->as_downstream;
+	return get_provider_id(p->provider_id, &m->provider_id);
+}
+
+static int get_digits(char *dst, const ProtobufCBinaryData *b)
+{
+	if (!ht_e164_digits_valid((const char *)b->data, b->len))
+		return HT_E_MALFORMED;
+	return get_text(dst, HT_E164_BUF - 1, b);
+}
+
+static int get_record(ht_cdr *r, const Hoptrace__V1__CdrRecord *m)
+{
+	int rc = get_digits(r->calling, &m->calling);
+	if (rc == HT_OK)
+		rc = get_digits(r->called, &m->called);
+	if (rc == HT_OK)
+		rc = get_provider_id(r->upstream, &m->upstream);
+	if (rc == HT_OK)
+		rc = get_provider_id(r->downstream, &m->downstream);
+	if (rc == HT_OK)
+		rc = get_text(r->customer_ref, HT_CDR_CUSTOMER_REF_MAX, &m->customer_ref);
+	if (rc == HT_OK)
+		rc = get_text(r->call_id, HT_CDR_CALL_ID_MAX, &m->call_id);
+	if (rc == HT_OK)
+		rc = get_bytes16(&r->has_origid, r->origid, &m->origid);
+	if (rc == HT_OK && m->attestation.len > 0) {
+		char a = m->attestation.len == 1 ? (char)m->attestation.data[0] : 0;
+		if (a == 'A' || a == 'B' || a == 'C')
+			r->attestation = a;
+		else
+			rc = HT_E_MALFORMED;
+	}
+	r->time_ms = m->time_ms;
+	return rc;
+}
+
+static int get_audit_entry(ht_ctl_audit_entry *e, const Hoptrace__V1__AuditEntry *m)
+{
+	int rc = get_provider_id(e->asking_peer, &m->asking_peer);
+	if (rc == HT_OK)
+		rc = get_provider_id(e->initiator, &m->initiator);
+	if (rc == HT_OK)
+		rc = get_text(e->status, HT_CTL_AUDIT_STATUS_MAX, &m->status);
+	if (rc == HT_OK)
+		rc = get_text(e->disclosed, HT_CTL_DISCLOSED_MAX, &m->disclosed);
+	if (rc == HT_OK)
+		rc = get_bytes16(&e->has_trace_id, e->trace_id, &m->trace_id);
+	e->time_ms = m->time_ms;
+	return rc;
+}
+
+/*
+ * Decodes the `n` generated messages at `src` into a malloc'd array of T
+ * at *out (count at *n_out) with GET, refusing more than `max`.
+ */
+#define GET_LIST(T, GET, n, src, max, n_out, out)                                                  \
+	do {                                                                                       \
+		if ((n) > (max))                                                                   \
+			return HT_E_TOO_LARGE;                                                     \
+		if ((n) == 0)                                                                      \
+			return HT_OK;                                                              \
+		T *items_ = calloc((n), sizeof(T));                                                \
+		if (!items_)                                                                       \
+			return HT_E_NOMEM;                                                         \
+		*(out) = items_;                                                                   \
+		*(n_out) = (n);                                                                    \
+		for (size_t i_ = 0; i_ < (n); i_++) {                                              \
+			int rc_ = GET(&items_[i_], (src)[i_]);                                     \
+			if (rc_ != HT_OK)                                                          \
+				return rc_;                                                        \
+		}                                                                                  \
+		return HT_OK;                                                                      \
+	} while (0)
+
+static int get_peers(ht_ctl_response *out, const Hoptrace__V1__PeersResponse *m)
+{
+	GET_LIST(ht_ctl_peer, get_peer, m->n_peers, m->peers, HT_CTL_MAX_PEERS, &out->n_peers,
+		 &out->peers);
+}
+
+static int get_progress(ht_ctl_import_progress *p, const Hoptrace__V1__CdrImportProgress *m)
+{
+	p->rows_imported = m->rows_imported;
+	p->rows_rejected = m->rows_rejected;
+	p->rows_duplicate = m->rows_duplicate;
+	p->bytes_acked = m->bytes_acked;
+	p->errors_omitted = m->errors_omitted;
+	p->done = m->done;
+	GET_LIST(ht_ctl_row_error, get_row_error, m->n_errors, m->errors, HT_CTL_MAX_ROW_ERRORS,
+		 &p->n_errors, &p->errors);
+}
+
+static int get_cdr_stats(ht_ctl_cdr_stats *s, const Hoptrace__V1__CdrStatsResponse *m)
+{
+	s->records = m->records;
+	s->partitions = m->partitions;
+	s->first_ms = m->first_ms;
+	s->last_ms = m->last_ms;
+	s->bytes_on_disk = m->bytes_on_disk;
+	s->peers_truncated = m->peers_truncated;
+	GET_LIST(ht_ctl_peer_count, get_peer_count, m->n_peers, m->peers, HT_CTL_MAX_STATS_PEERS,
+		 &s->n_peers, &s->peers);
+}
+
+static int get_lookup(ht_ctl_cdr_records *l, const Hoptrace__V1__CdrLookupResponse *m)
+{
+	l->truncated = m->truncated;
+	GET_LIST(ht_cdr, get_record, m->n_records, m->records, HT_CTL_LOOKUP_MAX, &l->n,
+		 &l->records);
+}
+
+static int get_audit(ht_ctl_audit_list *a, const Hoptrace__V1__AuditResponse *m)
+{
+	a->truncated = m->truncated;
+	GET_LIST(ht_ctl_audit_entry, get_audit_entry, m->n_entries, m->entries, HT_CTL_AUDIT_MAX,
+		 &a->n, &a->entries);
+}
+
+static int get_body(ht_ctl_response *out, const Hoptrace__V1__ControlResponse *m)
+{
+	switch (m->resp_case) {
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_HELLO:
+		out->type = HT_CTL_HELLO;
+		return HT_OK;
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_STATUS:
+		out->type = HT_CTL_STATUS;
+		return get_status(&out->status, m->status);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_PEERS:
+		out->type = HT_CTL_PEERS;
+		return get_peers(out, m->peers);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_IMPORT:
+		out->type = HT_CTL_CDR_IMPORT;
+		return get_progress(&out->progress, m->cdr_import);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_STATS:
+		out->type = HT_CTL_CDR_STATS;
+		return get_cdr_stats(&out->cdr_stats, m->cdr_stats);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_LOOKUP:
+		out->type = HT_CTL_CDR_LOOKUP;
+		return get_lookup(&out->lookup, m->cdr_lookup);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_AUDIT:
+		out->type = HT_CTL_AUDIT;
+		return get_audit(&out->audit, m->audit);
+	default:
+		out->type = HT_CTL_NONE;
+		return HT_OK;
+	}
+}
+
 int ht_ctl_decode_response(const uint8_t *buf, size_t len, ht_ctl_response *out)
 {
 	ProtobufCMessage *pm;
@@ -368,44 +934,12 @@ int ht_ctl_decode_response(const uint8_t *buf, size_t len, ht_ctl_response *out)
 	const Hoptrace__V1__ControlResponse *m = (const Hoptrace__V1__ControlResponse *)pm;
 	out->version = m->version;
 	out->result = (int32_t)m->result;
-	if ((rc = get_text(out->detail, HT_CTL_DETAIL_MAX, &m->detail)) != HT_OK)
-		goto fail;
-	switch (m->resp_case) {
-	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_HELLO:
-		out->type = HT_CTL_HELLO;
-		break;
-	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_STATUS:
-		out->type = HT_CTL_STATUS;
-		if ((rc = get_status(&out->status, m->status)) != HT_OK)
-			goto fail;
-		break;
-	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_PEERS: {
-		const Hoptrace__V1__PeersResponse *p = m->peers;
-		out->type = HT_CTL_PEERS;
-		if (p->n_peers > HT_CTL_MAX_PEERS) {
-			rc = HT_E_TOO_LARGE;
-			goto fail;
-		}
-		if (p->n_peers == 0)
-			break;
-		if (!(out->peers = calloc(p->n_peers, sizeof(*out->peers)))) {
-			rc = HT_E_NOMEM;
-			goto fail;
-		}
-		out->n_peers = p->n_peers;
-		for (size_t i = 0; i < p->n_peers; i++)
-			if ((rc = get_peer(&out->peers[i], p->peers[i])) != HT_OK)
-				goto fail;
-		break;
-	}
-	default:
-		out->type = HT_CTL_NONE;
-	}
+	rc = get_text(out->detail, HT_CTL_DETAIL_MAX, &m->detail);
+	if (rc == HT_OK)
+		rc = get_body(out, m);
 	protobuf_c_message_free_unpacked(pm, NULL);
-	return HT_OK;
-fail:
-	protobuf_c_message_free_unpacked(pm, NULL);
-	ht_ctl_response_clear(out);
+	if (rc != HT_OK)
+		ht_ctl_response_clear(out);
 	return rc;
 }
 
@@ -414,6 +948,10 @@ void ht_ctl_response_clear(ht_ctl_response *r)
 	if (!r)
 		return;
 	free(r->peers);
+	free(r->progress.errors);
+	free(r->cdr_stats.peers);
+	free(r->lookup.records);
+	free(r->audit.entries);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
-# End-to-end test of `hoptrace status` and `hoptrace peers` against
-# ctl_fake_server, a stand-in for hoptraced's control socket that answers
+# End-to-end test of `hoptrace status`, `peers`, `cdr import`, `cdr stats`,
+# `cdr lookup` and `audit` against ctl_fake_server, a stand-in for hoptraced's control socket that answers
 # with fixed data (or misbehaves on purpose), so no daemon is needed.
 #
 # Usage: ctl_cli_test.sh PATH/TO/hoptrace PATH/TO/ctl_fake_server
@@ -192,6 +192,173 @@ jq_is '.peers[0] | [.rtt_us, .msgs_in, .msgs_out, .bytes_in, .bytes_out, .last_e
 jq_is '.peers[1] | [.state, .since, .last_seen, .last_seen_ms, .rtt_us]' '["backoff","2026-01-01T01:00:00Z",null,null,null]'
 jq_is '.peers[1].last_error' '"connect: Connection refused — retrying"'
 jq_is '.peers[2] | [.provider_id, .address, .state]' '[null,"peer.example.net:7443","connecting"]'
+
+# --- cdr import ------------------------------------------------------------------
+
+# A small file: line 3 is refused by the fake daemon, BAD and OMIT rows too
+# (OMIT ones unlisted), DUP rows are duplicates; the last row has no line end.
+printf 'time,calling,called,in_trunk,out_trunk\nr2\nyesterday\nr4 BAD\nr5 DUP\n\nr7 OMIT\nr8' >small.csv
+run 1 cdr import -s "$sock" small.csv
+stdout_has '^imported +2$'
+stdout_has '^rejected +3$'
+stdout_has '^duplicates +1$'
+stdout_has '^bytes +77B$'
+stdout_has '^elapsed +[0-9]+\.[0-9]s$'
+stdout_has '^rate +[0-9]+ rows/s$'
+stderr_has '^small\.csv:3: bad_time: time: "yesterday" is not RFC 3339 nor epoch ms$'
+stderr_has '^small\.csv:4: bad_number: calling: not a phone number$'
+stderr_has '^small\.csv: 1 more bad row in this part of the file, not listed$'
+[ "$(wc -l <stderr | tr -d ' ')" = 3 ] || fail "cdr import: expected 3 lines on stderr"
+ok
+# Not a terminal: no progress line.
+grep -q 'rows/s' stderr && fail "cdr import: a progress line without a terminal"
+ok
+tail -n 1 ok.out | grep -qx 'chunk 77 last=1 total=77' || fail "cdr import: one chunk of 77 bytes, the last"
+ok
+
+run 1 cdr import --json -s "$sock" small.csv
+jq_is '[.file, .imported, .rejected, .duplicates, .bytes]' '["small.csv",2,3,1,77]'
+jq_is '.errors' '[{"line":3,"reason":"bad_time","message":"time: \"yesterday\" is not RFC 3339 nor epoch ms"},{"line":4,"reason":"bad_number","message":"calling: not a phone number"}]'
+jq_is '.errors_not_listed' '1'
+jq_is '[.elapsed_ms, .rows_per_s] | map(type)' '["number","number"]'
+
+# --quiet: only the summary.
+run 1 cdr import --quiet -s "$sock" small.csv
+[ -s stderr ] && fail "cdr import --quiet: stderr is not empty"
+ok
+stdout_has '^rejected +3$'
+
+# A clean file: exit 0.
+printf 'time,calling,called\nr2\n\nr4\n' >clean.csv
+run 0 cdr import -s "$sock" clean.csv
+stdout_has '^imported +2$'
+stdout_has '^rejected +0$'
+[ -s stderr ] && fail "cdr import: stderr is not empty for a clean file"
+ok
+
+# A file over several chunks (256 KiB each), with rows cut at the chunk
+# boundaries and a bad row in the second chunk: every row is counted once.
+awk 'BEGIN { print "time,calling,called";
+	for (i = 2; i <= 40001; i++) printf "row %06d %s\n", i, (i == 30000 ? "BAD" : "xxxxxxxx") }' >big.csv
+size=$(wc -c <big.csv | tr -d ' ')
+[ "$size" = 800015 ] || fail "big.csv has $size bytes"
+ok
+run 1 cdr import --json -s "$sock" big.csv
+jq_is '[.imported, .rejected, .duplicates, .bytes]' '[39998,2,0,800015]'
+jq_is '[.errors[].line]' '[3,30000]'
+stderr_has '^big\.csv:30000: bad_number: '
+tail -n 4 ok.out >chunks
+printf 'chunk 262144 last=0 total=800015\nchunk 262144 last=0 total=800015\nchunk 262144 last=0 total=800015\nchunk 13583 last=1 total=800015\n' >want
+cmp -s chunks want || fail "cdr import: chunks were $(tr '\n' ' ' <chunks)"
+ok
+
+# Standard input from a pipe: size unknown, errors named <stdin>.
+last="cat small.csv | hoptrace cdr import -s $sock -"
+st=$( (cat small.csv | "$HT" cdr import -s "$sock" - >stdout 2>stderr; echo $?) )
+[ "$st" = 1 ] || fail "cdr import -: exit status $st, expected 1"
+ok
+stderr_has '^<stdin>:3: bad_time: '
+stdout_has '^imported +2$'
+tail -n 1 ok.out | grep -qx 'chunk 77 last=1 total=0' || fail "cdr import -: total_bytes should be 0"
+ok
+
+# A file that is an exact multiple of the chunk size ends with an empty chunk.
+awk 'BEGIN { printf "time\n"; for (i = 0; i < 262138; i++) printf "x"; printf "\n" }' >exact.csv
+[ "$(wc -c <exact.csv | tr -d ' ')" = 262144 ] || fail "exact.csv is not 256 KiB"
+ok
+run 0 cdr import --json -s "$sock" exact.csv
+jq_is '[.imported, .bytes]' '[1,262144]'
+tail -n 2 ok.out | tr '\n' ' ' | grep -qx 'chunk 262144 last=0 total=262144 chunk 0 last=1 total=262144 ' ||
+	fail "cdr import: an exact multiple should end with an empty last chunk"
+ok
+
+run 3 cdr import -s "$sock" "$WORK/missing.csv"
+stderr_has 'missing\.csv: No such file or directory'
+run 3 cdr import -s "$sock" "$WORK"
+stderr_has 'is a directory'
+
+# --- cdr stats -------------------------------------------------------------------
+
+run 0 cdr stats -s "$sock"
+stdout_has '^records +1234567$'
+stdout_has '^partitions +90$'
+stdout_has '^span +2026-01-01T00:00:00Z \.\. 2026-03-31T23:59:59Z$'
+stdout_has '^disk +1\.5G$'
+stdout_has '^PROVIDER +AS-UPSTREAM +AS-DOWNSTREAM$'
+stdout_has '^\(here\) +1000 +2000$'
+stdout_has '^carrier-b +5000 +6000$'
+stdout_has '^carrier-c +0 +7$'
+
+run 0 cdr stats --json -s "$sock"
+jq_is '[.records, .partitions, .bytes_on_disk]' '[1234567,90,1610612736]'
+jq_is '[.first, .first_ms, .last, .last_ms]' '["2026-01-01T00:00:00.000Z",1767225600000,"2026-03-31T23:59:59.999Z",1775001599999]'
+jq_is '.peers' '[{"provider_id":null,"as_upstream":1000,"as_downstream":2000},{"provider_id":"carrier-b","as_upstream":5000,"as_downstream":6000},{"provider_id":"carrier-c","as_upstream":0,"as_downstream":7}]'
+jq_is '.peers_truncated' 'false'
+
+# --- cdr lookup ------------------------------------------------------------------
+
+run 0 cdr lookup -s "$sock" --calling '+1 202 555 0143' --called 2025550199 --time 2026-01-01T00:00:01Z
+head -n 1 stdout | grep -Eq '^TIME +CALLING +CALLED +UPSTREAM +DOWNSTREAM +ATTEST +ORIGID +CUSTOMER-REF +CALL-ID$' ||
+	fail "cdr lookup: header line"
+ok
+[ "$(wc -l <stdout | tr -d ' ')" = 3 ] || fail "cdr lookup: expected a header and 2 rows"
+ok
+stdout_has '^2026-01-01T00:00:00\.123Z +12025550143 +12025550199 +carrier-b +carrier-c +A +123e4567-e89b-12d3-a456-426614174000 +- +a84b4c76e66710@pc33\.example\.com$'
+stdout_has '^2026-01-01T00:00:02\.500Z +12025550143 +12025550199 +\(here\) +\(here\) +- +- +acct-42 — Café +-$'
+
+# The tolerance narrows the window: epoch seconds, then epoch ms.
+run 0 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --time 1767225600 --tolerance 1
+jq_is '[.records[].time_ms]' '[1767225600123]'
+run 0 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --time 1767225602000 --tolerance 0.5
+jq_is '[.records[].time]' '["2026-01-01T00:00:02.500Z"]'
+jq_is '.records[0] | [.upstream, .downstream, .attestation, .origid, .customer_ref, .call_id]' '[null,null,null,null,"acct-42 — Café",""]'
+jq_is '.truncated' 'false'
+run 0 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --time 2026-01-01T00:00:00.123Z --tolerance 0
+jq_is '.records[0] | keys' '["attestation","call_id","called","calling","customer_ref","downstream","origid","time","time_ms","upstream"]'
+jq_is '.records[0] | [.calling, .called, .upstream, .downstream, .attestation, .origid, .call_id]' '["12025550143","12025550199","carrier-b","carrier-c","A","123e4567-e89b-12d3-a456-426614174000","a84b4c76e66710@pc33.example.com"]'
+
+# Nothing found: exit 1.
+run 1 cdr lookup -s "$sock" --calling 2025550100 --called 2025550199 --time 2026-01-01T00:00:01Z
+[ -s stdout ] && fail "cdr lookup: stdout should be empty when nothing matches"
+ok
+stderr_has 'no matching record'
+run 1 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --time 2026-01-02T00:00:00Z
+jq_is '.' '{"records":[],"truncated":false}'
+
+# --- audit -----------------------------------------------------------------------
+
+run 0 audit -s "$sock"
+head -n 1 stdout | grep -Eq '^TIME +TRACE-ID +ASKING-PEER +INITIATOR +STATUS +DISCLOSED$' || fail "audit: header line"
+ok
+[ "$(wc -l <stdout | tr -d ' ')" = 4 ] || fail "audit: expected a header and 3 rows"
+ok
+stdout_has '^2026-01-01T00:00:01\.000Z +00112233445566778899aabbccddeeff +carrier-c +itg +answered +upstream carrier-b$'
+stdout_has '^2026-01-01T00:01:00\.000Z +deadbeef000000000000000000000000 +carrier-b +itg +refused +-$'
+stdout_has '^2026-01-01T01:00:00\.000Z +- +carrier-c +- +malformed +-$'
+
+run 0 audit --json -s "$sock"
+jq_is '.entries | length' '3'
+jq_is '.entries[0]' '{"time":"2026-01-01T00:00:01.000Z","time_ms":1767225601000,"trace_id":"00112233445566778899aabbccddeeff","asking_peer":"carrier-c","initiator":"itg","status":"answered","disclosed":"upstream carrier-b"}'
+jq_is '.entries[2] | [.trace_id, .initiator, .disclosed]' '[null,null,""]'
+jq_is '.truncated' 'false'
+
+# Filters reach the daemon.
+run 0 audit --json -s "$sock" --peer carrier-c
+jq_is '[.entries[].status]' '["answered","malformed"]'
+run 0 audit --json -s "$sock" --trace DEADBEEF000000000000000000000000
+jq_is '[.entries[].status]' '["refused"]'
+run 0 audit --json -s "$sock" --since 2026-01-01T00:00:30Z --until 1767229199999
+jq_is '[.entries[].status]' '["refused"]'
+run 0 audit --json -s "$sock" --since 1767225660
+jq_is '[.entries[].status]' '["refused","malformed"]'
+# --limit keeps the oldest; the rest is announced.
+run 0 audit --json -s "$sock" --limit 2
+jq_is '[.entries[].status]' '["answered","refused"]'
+jq_is '.truncated' 'true'
+stderr_has 'newer entries match too; the oldest 2 are shown'
+run 0 audit -s "$sock" --peer nobody
+[ "$(wc -l <stdout | tr -d ' ')" = 1 ] || fail "audit: expected only the header"
+ok
 stop
 
 # --- a daemon with nothing to show ---------------------------------------------
@@ -206,6 +373,17 @@ run 0 status --json -s "$sock"
 jq_is '[.provider_id, .peers_total]' '[null,0]'
 run 0 status -s "$sock"
 stdout_has '^provider +\(none\)$'
+run 0 cdr stats --json -s "$sock"
+jq_is '[.records, .partitions, .first, .first_ms, .last, .last_ms, .bytes_on_disk, .peers]' '[0,0,null,null,null,null,0,[]]'
+run 0 cdr stats -s "$sock"
+stdout_has '^span +-$'
+stdout_has '^disk +0B$'
+[ "$(tail -n 1 stdout)" = "PROVIDER  AS-UPSTREAM  AS-DOWNSTREAM" ] || fail "cdr stats: expected only the table header"
+ok
+run 0 audit --json -s "$sock"
+jq_is '.' '{"entries":[],"truncated":false}'
+run 1 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --time 2026-01-01T00:00:01Z
+jq_is '.records' '[]'
 stop
 
 # --- failures -----------------------------------------------------------------
@@ -219,12 +397,26 @@ run 3 peers --json -s "$sock"
 stderr_has 'speaks control protocol version 2, this hoptrace speaks version 1'
 [ -s stdout ] && fail "nothing may reach stdout on failure"
 ok
+run 3 cdr stats -s "$sock"
+stderr_has 'speaks control protocol version 2, this hoptrace speaks version 1'
+run 3 cdr import -s "$sock" small.csv
+stderr_has 'speaks control protocol version 2'
+[ -s stdout ] && fail "nothing may reach stdout on failure"
+ok
 stop
 
 # The daemon refuses the request.
 start error
 run 3 status -s "$sock"
 stderr_has 'refused the status request: error: the peer table is not ready'
+run 3 cdr import -s "$sock" small.csv
+stderr_has 'refused the cdr import request: error: '
+[ -s stdout ] && fail "cdr import: nothing may reach stdout on failure"
+ok
+run 3 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --time 0
+stderr_has 'refused the cdr lookup request: error: '
+run 3 audit -s "$sock"
+stderr_has 'refused the audit request'
 stop
 
 # The daemon sends a length prefix over the limit.
@@ -248,7 +440,29 @@ unset HOPTRACE_SOCKET
 start silent
 run 3 status -s "$sock"
 stderr_has 'no answer from hoptraced within 5 s'
+run 3 cdr import -s "$sock" small.csv
+stderr_has 'no answer from hoptraced within 5 s'
 stop
+run 3 cdr stats -s "$WORK/absent.sock"
+stderr_has "cannot connect to $WORK/absent\\.sock"
+HOPTRACE_SOCKET=$WORK/absent.sock
+export HOPTRACE_SOCKET
+run 3 audit
+stderr_has 'absent\.sock'
+unset HOPTRACE_SOCKET
+
+# On a terminal, a long import shows its progress: rows/s, % and ETA.
+if command -v script >/dev/null 2>&1 && script -qc true /dev/null >/dev/null 2>&1; then
+	start slow
+	last="script -qc 'hoptrace cdr import big.csv'"
+	script -qc "'$HT' cdr import -s '$sock' big.csv" /dev/null >stderr 2>&1 </dev/null
+	stderr_has '[0-9]+ rows, [0-9]+ rows/s, [0-9]+%, ETA [0-9]+:[0-9][0-9]:[0-9][0-9]'
+	stderr_has 'imported +39998'
+	script -qc "'$HT' cdr import --quiet -s '$sock' big.csv" /dev/null >stderr 2>&1 </dev/null
+	grep -q 'ETA' stderr && fail "cdr import --quiet: a progress line"
+	ok
+	stop
+fi
 
 # --- usage ----------------------------------------------------------------------
 
@@ -260,5 +474,35 @@ run 2 peers --bogus
 stderr_has 'usage: hoptrace peers'
 run 0 status --help
 stdout_has 'usage: hoptrace status \[-s SOCKET\] \[--json\]'
+run 2 cdr import
+stderr_has 'which file'
+run 2 cdr import a.csv b.csv
+stderr_has "unexpected argument 'b\.csv'"
+run 2 cdr stats extra
+stderr_has 'usage: hoptrace cdr stats'
+run 2 cdr lookup --calling 1 --called 2
+stderr_has '--calling, --called and --time are required'
+run 2 cdr lookup --calling 2025550143 --called 2025550199 --time yesterday
+stderr_has "--time: 'yesterday' is not RFC 3339"
+run 2 cdr lookup --calling 2025550143 --called 2025550199 --time 0 --tolerance -1
+stderr_has '--tolerance'
+run 2 cdr lookup --calling 2025550143 --called 2025550199 --time 0 --tolerance 0.0001
+stderr_has '--tolerance'
+run 2 cdr lookup --calling 123456789012345678901234567890123 --called 1 --time 0
+stderr_has '--calling: not a phone number'
+run 2 audit --trace abc
+stderr_has '--trace: a trace ID is 32 hex digits'
+run 2 audit --peer 'bad id'
+stderr_has "--peer: 'bad id' is not a provider ID"
+run 2 audit --limit 0
+stderr_has '--limit: a number from 1 to 10000'
+run 2 audit --limit 10001
+stderr_has '--limit'
+run 2 audit --since 2026-01-02T00:00:00Z --until 2026-01-01T00:00:00Z
+stderr_has '--until is before --since'
+run 0 cdr import --help
+stdout_has 'usage: hoptrace cdr import FILE\|- \[-s SOCKET\] \[--json\] \[--quiet\]'
+run 0 audit --help
+stdout_has 'usage: hoptrace audit '
 
 echo "$passed passed, 0 failed"

@@ -4,11 +4,22 @@
  * one at a time with the library's codec and server checks (ht_ctl_admit)
  * and answers with fixed data.
  *
+ * cdr import is served as a daemon would, across chunk boundaries, without a
+ * real CSV parser: line 1 is the header; every later non-empty line is a row
+ * that starts on that line; a row is complete at its line feed, or at the end
+ * of the stream. Rows are good, except line 3, which is always refused
+ * (bad_time), and rows containing "BAD" (bad_number) or "OMIT" (refused but
+ * not listed, as if the reply were full). Rows containing "DUP" count as
+ * duplicates. Each chunk is logged on stdout as
+ * "chunk LEN last=0|1 total=TOTAL".
+ *
  *   usage: ctl_fake_server MODE SOCKET
  *
  * MODE is one of:
- *   ok       answer hello, status and peers with the fixed data below
- *   empty    like ok, with no peers and no provider ID
+ *   ok       answer every command with the fixed data below
+ *   empty    like ok, with no peers, no provider ID, an empty store and
+ *            audit log
+ *   slow     like ok, taking 150 ms to answer each import chunk (progress)
  *   version  behave as a server of control protocol version 2: refuse every
  *            client with UNSUPPORTED_VERSION, then close
  *   error    answer hello, then fail every other request with ERROR
@@ -25,6 +36,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hoptrace/control.h"
@@ -76,6 +88,132 @@ static const ht_ctl_peer fixed_peers[] = {
 	},
 };
 
+/* 2026-01-01T00:00:00.123Z, 2026-01-01T00:00:02.500Z: the records of one call. */
+static const ht_cdr fixed_records[] = {
+	{
+		.time_ms = T0 + 123,
+		.calling = "12025550143",
+		.called = "12025550199",
+		.upstream = "carrier-b",
+		.downstream = "carrier-c",
+		.attestation = 'A',
+		.has_origid = true,
+		.origid = {0x12, 0x3e, 0x45, 0x67, 0xe8, 0x9b, 0x12, 0xd3, 0xa4, 0x56, 0x42, 0x66,
+			   0x14, 0x17, 0x40, 0x00},
+		.call_id = "a84b4c76e66710@pc33.example.com",
+	},
+	{
+		.time_ms = T0 + 2500,
+		.calling = "12025550143",
+		.called = "12025550199",
+		.customer_ref = "acct-42 \xe2\x80\x94 Caf\xc3\xa9",
+	},
+};
+
+static const ht_ctl_peer_count fixed_counts[] = {
+	{.provider_id = "", .as_upstream = 1000, .as_downstream = 2000},
+	{.provider_id = "carrier-b", .as_upstream = 5000, .as_downstream = 6000},
+	{.provider_id = "carrier-c", .as_upstream = 0, .as_downstream = 7},
+};
+
+/* Oldest first, as the daemon lists them. */
+static const ht_ctl_audit_entry fixed_audit[] = {
+	{
+		.time_ms = T0 + 1000,
+		.has_trace_id = true,
+		.trace_id = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb,
+			     0xcc, 0xdd, 0xee, 0xff},
+		.asking_peer = "carrier-c",
+		.initiator = "itg",
+		.status = "answered",
+		.disclosed = "upstream carrier-b",
+	},
+	{
+		.time_ms = T0 + 60000,
+		.has_trace_id = true,
+		.trace_id = {0xde, 0xad, 0xbe, 0xef},
+		.asking_peer = "carrier-b",
+		.initiator = "itg",
+		.status = "refused",
+		.disclosed = "",
+	},
+	{
+		.time_ms = T0 + 3600000,
+		.asking_peer = "carrier-c",
+		.status = "malformed",
+	},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The import of one connection. */
+struct import {
+	uint64_t bytes, line; /* line: the current line (1-based) */
+	uint64_t imported, rejected, duplicate;
+	char row[64]; /* the current row's start, enough for the markers */
+	size_t row_len;
+	uint64_t row_line; /* where the current row started; 0 = none */
+	ht_ctl_row_error errors[64];
+	size_t n_errors;
+	uint64_t omitted;
+	bool done; /* the last chunk was answered */
+};
+
+/* The row that started on im->row_line is complete. */
+static void row_end(struct import *im)
+{
+	if (im->row_line <= 1) { /* the header, or nothing */
+		im->row_line = 0;
+		im->row_len = 0;
+		return;
+	}
+	im->row[im->row_len] = 0;
+	const char *reason = NULL, *msg = NULL;
+	if (im->row_line == 3) {
+		reason = "bad_time";
+		msg = "time: \"yesterday\" is not RFC 3339 nor epoch ms";
+	} else if (strstr(im->row, "BAD")) {
+		reason = "bad_number";
+		msg = "calling: not a phone number";
+	}
+	if (strstr(im->row, "OMIT")) {
+		im->rejected++;
+		im->omitted++;
+	} else if (reason) {
+		im->rejected++;
+		if (im->n_errors < N(im->errors)) {
+			ht_ctl_row_error *e = &im->errors[im->n_errors++];
+			e->line = im->row_line;
+			snprintf(e->reason, sizeof(e->reason), "%s", reason);
+			snprintf(e->message, sizeof(e->message), "%s", msg);
+		} else {
+			im->omitted++;
+		}
+	} else if (strstr(im->row, "DUP")) {
+		im->duplicate++;
+	} else {
+		im->imported++;
+	}
+	im->row_line = 0;
+	im->row_len = 0;
+}
+
+static void import_feed(struct import *im, const uint8_t *p, size_t n)
+{
+	im->bytes += n;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			row_end(im);
+			im->line++;
+			continue;
+		}
+		if (im->row_line == 0)
+			im->row_line = im->line;
+		if (im->row_len < sizeof(im->row) - 1)
+			im->row[im->row_len++] = (char)p[i];
+	}
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "ctl_fake_server: %s: %s\n", what, strerror(errno));
@@ -106,11 +244,89 @@ static int send_response(int fd, const ht_ctl_response *resp)
 	return frame_len == 0 ? 0 : -1;
 }
 
+static void answer_import(const ht_ctl_request *req, struct import *im, ht_ctl_response *resp)
+{
+	printf("chunk %zu last=%d total=%llu\n", req->import.len, req->import.last,
+	       (unsigned long long)req->import.total_bytes);
+	fflush(stdout);
+	if (!strcmp(mode, "slow"))
+		nanosleep(&(struct timespec){.tv_nsec = 150000000}, NULL);
+	/* A new import starts with the first chunk after a finished one. */
+	if (im->done)
+		memset(im, 0, sizeof(*im));
+	if (im->line == 0)
+		im->line = 1;
+	im->n_errors = 0;
+	im->omitted = 0;
+	import_feed(im, req->import.data, req->import.len);
+	if (req->import.last)
+		row_end(im);
+	ht_ctl_import_progress *p = &resp->progress;
+	p->rows_imported = im->imported;
+	p->rows_rejected = im->rejected;
+	p->rows_duplicate = im->duplicate;
+	p->bytes_acked = im->bytes;
+	p->errors = im->errors;
+	p->n_errors = im->n_errors;
+	p->errors_omitted = im->omitted;
+	p->done = im->done = req->import.last;
+}
+
+/* True when the digits of `typed` end with `digits` (a stand-in for normalising). */
+static bool ends_with_digits(const char *typed, const char *digits)
+{
+	char d[HT_CTL_NUMBER_MAX + 1];
+	size_t n = 0, k = strlen(digits);
+	for (; *typed; typed++)
+		if (*typed >= '0' && *typed <= '9')
+			d[n++] = *typed;
+	return n >= k && memcmp(d + n - k, digits, k) == 0;
+}
+
+static void answer_lookup(const ht_ctl_request *req, ht_ctl_response *resp, ht_cdr *out)
+{
+	const ht_ctl_cdr_lookup *l = &req->lookup;
+	if (!strcmp(mode, "empty") || !ends_with_digits(l->calling, "2025550143") ||
+	    !ends_with_digits(l->called, "2025550199"))
+		return;
+	for (size_t i = 0; i < N(fixed_records); i++) {
+		uint64_t t = fixed_records[i].time_ms;
+		uint64_t d = t > l->time_ms ? t - l->time_ms : l->time_ms - t;
+		if (d <= l->tolerance_ms)
+			out[resp->lookup.n++] = fixed_records[i];
+	}
+	resp->lookup.records = out;
+}
+
+static void answer_audit(const ht_ctl_request *req, ht_ctl_response *resp, ht_ctl_audit_entry *out)
+{
+	const ht_ctl_audit_query *q = &req->audit;
+	if (!strcmp(mode, "empty"))
+		return;
+	for (size_t i = 0; i < N(fixed_audit); i++) {
+		const ht_ctl_audit_entry *e = &fixed_audit[i];
+		if (e->time_ms < q->since_ms || (q->until_ms && e->time_ms > q->until_ms) ||
+		    (q->peer[0] && strcmp(q->peer, e->asking_peer) != 0) ||
+		    (q->has_trace_id &&
+		     (!e->has_trace_id || memcmp(q->trace_id, e->trace_id, 16) != 0)))
+			continue;
+		out[resp->audit.n++] = *e;
+	}
+	/* The oldest `limit`. */
+	if (resp->audit.n > q->limit) {
+		resp->audit.n = q->limit;
+		resp->audit.truncated = true;
+	}
+	resp->audit.entries = out;
+}
+
 /* Answers one request; returns -1 when the connection is to be closed. */
-static int answer(int fd, const uint8_t *body, size_t len, bool *hello_done)
+static int answer(int fd, const uint8_t *body, size_t len, bool *hello_done, struct import *im)
 {
 	ht_ctl_request req;
 	ht_ctl_response resp;
+	ht_cdr records[N(fixed_records)];
+	ht_ctl_audit_entry entries[N(fixed_audit)];
 	int32_t res;
 
 	if (!strcmp(mode, "silent"))
@@ -130,6 +346,7 @@ static int answer(int fd, const uint8_t *body, size_t len, bool *hello_done)
 	}
 
 	res = ht_ctl_admit(body, len, *hello_done, &req, &resp);
+
 	if (res == HT_CTL_RESULT_OK && req.type == HT_CTL_HELLO) {
 		*hello_done = true;
 	} else if (res == HT_CTL_RESULT_OK && !strcmp(mode, "error")) {
@@ -145,7 +362,26 @@ static int answer(int fd, const uint8_t *body, size_t len, bool *hello_done)
 			resp.n_peers = sizeof(fixed_peers) / sizeof(fixed_peers[0]);
 			resp.peers = (ht_ctl_peer *)fixed_peers;
 		}
+	} else if (res == HT_CTL_RESULT_OK && req.type == HT_CTL_CDR_IMPORT) {
+		answer_import(&req, im, &resp);
+	} else if (res == HT_CTL_RESULT_OK && req.type == HT_CTL_CDR_STATS) {
+		if (strcmp(mode, "empty") != 0) {
+			ht_ctl_cdr_stats *st = &resp.cdr_stats;
+			st->records = 1234567;
+			st->partitions = 90;
+			st->first_ms = T0;
+			st->last_ms = T0 + 89 * 86400000ULL + 86399999;
+			st->bytes_on_disk = 3ULL << 29; /* 1.5G */
+			st->peers = (ht_ctl_peer_count *)fixed_counts;
+			st->n_peers = N(fixed_counts);
+		}
+	} else if (res == HT_CTL_RESULT_OK && req.type == HT_CTL_CDR_LOOKUP) {
+		answer_lookup(&req, &resp, records);
+	} else if (res == HT_CTL_RESULT_OK && req.type == HT_CTL_AUDIT) {
+		answer_audit(&req, &resp, entries);
 	}
+	ht_ctl_request_clear(&req);
+	ht_ctl_response_fit(&resp);
 	if (send_response(fd, &resp) != 0)
 		return -1;
 	return ht_ctl_result_closes(res) ? -1 : 0;
@@ -155,6 +391,8 @@ static void serve(int fd)
 {
 	ht_ctl_reader r;
 	bool hello_done = false;
+	struct import im;
+	memset(&im, 0, sizeof(im));
 	uint8_t buf[4096];
 	ht_ctl_reader_init(&r);
 	for (;;) {
@@ -178,7 +416,7 @@ static void serve(int fd)
 			p += used;
 			left -= used;
 			if (ht_ctl_reader_frame(&r, &body, &body_len) &&
-			    answer(fd, body, body_len, &hello_done) != 0)
+			    answer(fd, body, body_len, &hello_done, &im) != 0)
 				goto out;
 		}
 	}
@@ -189,13 +427,14 @@ out:
 
 int main(int argc, char **argv)
 {
-	static const char *const modes[] = {"ok", "empty", "version", "error", "silent", "garbage"};
+	static const char *const modes[] = {"ok",    "empty",  "slow",   "version",
+					    "error", "silent", "garbage"};
 	bool known = false;
 	if (argc == 3)
 		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 			known |= !strcmp(argv[1], modes[i]);
 	if (!known) {
-		fprintf(stderr, "usage: ctl_fake_server ok|empty|version|error|silent|garbage "
+		fprintf(stderr, "usage: ctl_fake_server ok|empty|slow|version|error|silent|garbage "
 				"SOCKET\n");
 		return 2;
 	}

@@ -75,9 +75,12 @@ static uint8_t *pack(const ProtobufCMessage *m, size_t *len)
 static void test_request_round_trip(void **state)
 {
 	(void)state;
-	static const ht_ctl_type types[] = {HT_CTL_NONE, HT_CTL_HELLO, HT_CTL_STATUS, HT_CTL_PEERS};
+	static const ht_ctl_type types[] = {
+		HT_CTL_NONE,       HT_CTL_HELLO,     HT_CTL_STATUS,     HT_CTL_PEERS,
+		HT_CTL_CDR_IMPORT, HT_CTL_CDR_STATS, HT_CTL_CDR_LOOKUP, HT_CTL_AUDIT,
+	};
 	static const uint32_t versions[] = {HT_CTL_VERSION, 0, 2, UINT32_MAX};
-	for (size_t t = 0; t < 4; t++)
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
 		for (size_t v = 0; v < 4; v++) {
 			ht_ctl_request req = {.version = versions[v], .type = types[t]}, out;
 			uint8_t *buf;
@@ -105,7 +108,7 @@ static void test_request_round_trip(void **state)
 	assert_int_equal(out.version, 0);
 	assert_int_equal(out.type, HT_CTL_NONE);
 
-	ht_ctl_request bad = {.version = 1, .type = (ht_ctl_type)11};
+	ht_ctl_request bad = {.version = 1, .type = (ht_ctl_type)15};
 	assert_int_equal(ht_ctl_encode_request(&bad, &buf, &len), HT_E_INVAL);
 }
 
@@ -734,8 +737,8 @@ static void test_admit(void **state)
 	assert_false(ht_ctl_result_closes(resp.result));
 	assert_int_equal(resp.type, HT_CTL_NONE);
 
-	/* A command of a newer version (field 11) is unknown, not malformed. */
-	static const uint8_t newer[] = {0x08, 0x01, 0x5a, 0x00};
+	/* A command of a newer version (field 15) is unknown, not malformed. */
+	static const uint8_t newer[] = {0x08, 0x01, 0x7a, 0x00};
 	assert_int_equal(ht_ctl_admit(newer, sizeof(newer), true, &got, &resp),
 			 HT_CTL_RESULT_UNKNOWN_REQUEST);
 	assert_int_equal(got.type, HT_CTL_NONE);
@@ -758,8 +761,8 @@ static void test_admit(void **state)
 static void test_unknown_response_parts(void **state)
 {
 	(void)state;
-	/* A newer server's command 11 and result 9, with a detail. */
-	static const uint8_t newer[] = {0x08, 0x01, 0x10, 0x09, 0x1a, 0x01, 0x78, 0x5a, 0x00};
+	/* A newer server's command 15 and result 9, with a detail. */
+	static const uint8_t newer[] = {0x08, 0x01, 0x10, 0x09, 0x1a, 0x01, 0x78, 0x7a, 0x00};
 	ht_ctl_response out;
 	assert_int_equal(ht_ctl_decode_response(newer, sizeof(newer), &out), HT_OK);
 	assert_int_equal(out.type, HT_CTL_NONE);
@@ -838,6 +841,834 @@ static void test_text_rules(void **state)
 	assert_true(ht_ctl_text_valid(r.detail, strlen(r.detail)));
 }
 
+/* Encodes `req`, decodes it again into `out`, asserting both succeed. */
+static void request_round_trip(const ht_ctl_request *req, ht_ctl_request *out)
+{
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(ht_ctl_encode_request(req, &buf, &len), HT_OK);
+	assert_int_equal(ht_ctl_decode_request(buf, len, out), HT_OK);
+	assert_int_equal(out->version, req->version);
+	assert_int_equal(out->type, req->type);
+	free(buf);
+}
+
+/* Packs a hand-built request and decodes it. */
+static int decode_request_msg(Hoptrace__V1__ControlRequest *m, ht_ctl_request *out)
+{
+	size_t len;
+	uint8_t *buf = pack(&m->base, &len);
+	int rc = ht_ctl_decode_request(buf, len, out);
+	free(buf);
+	return rc;
+}
+
+/* Packs a hand-built response and decodes it. */
+static int decode_response_msg(Hoptrace__V1__ControlResponse *m, ht_ctl_response *out)
+{
+	size_t len;
+	uint8_t *buf = pack(&m->base, &len);
+	int rc = ht_ctl_decode_response(buf, len, out);
+	free(buf);
+	return rc;
+}
+
+static void test_cdr_import_request(void **state)
+{
+	(void)state;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_IMPORT}, out;
+	static const char csv[] = "time,calling,called\n2026-01-01T00:00:00Z,+12025550143,";
+	req.import.data = (uint8_t *)csv;
+	req.import.len = sizeof(csv) - 1;
+	req.import.total_bytes = 123456789;
+	request_round_trip(&req, &out);
+	assert_int_equal(out.import.len, sizeof(csv) - 1);
+	assert_memory_equal(out.import.data, csv, sizeof(csv) - 1);
+	assert_true(out.import.data != req.import.data); /* the request's own copy */
+	assert_false(out.import.last);
+	assert_true(out.import.total_bytes == 123456789);
+	ht_ctl_request_clear(&out);
+	assert_null(out.import.data);
+	assert_int_equal(out.type, HT_CTL_NONE);
+
+	/* The last chunk may be empty; the largest chunk is accepted. */
+	req.import.data = NULL;
+	req.import.len = 0;
+	req.import.last = true;
+	req.import.total_bytes = 0;
+	request_round_trip(&req, &out);
+	assert_true(out.import.last);
+	assert_int_equal(out.import.len, 0);
+	assert_null(out.import.data);
+	ht_ctl_request_clear(&out);
+	uint8_t *big = malloc(HT_CTL_IMPORT_CHUNK_MAX + 1);
+	assert_non_null(big);
+	memset(big, 'x', HT_CTL_IMPORT_CHUNK_MAX + 1);
+	req.import.data = big;
+	req.import.len = HT_CTL_IMPORT_CHUNK_MAX;
+	request_round_trip(&req, &out);
+	assert_int_equal(out.import.len, HT_CTL_IMPORT_CHUNK_MAX);
+	ht_ctl_request_clear(&out);
+
+	/* One octet more is refused both ways; data missing is refused. */
+	uint8_t *buf;
+	size_t len;
+	req.import.len = HT_CTL_IMPORT_CHUNK_MAX + 1;
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+	req.import.data = NULL;
+	req.import.len = 1;
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+	Hoptrace__V1__CdrImportChunk c = HOPTRACE__V1__CDR_IMPORT_CHUNK__INIT;
+	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
+	m.version = 1;
+	m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_IMPORT;
+	m.cdr_import = &c;
+	c.data.data = big;
+	c.data.len = HT_CTL_IMPORT_CHUNK_MAX + 1;
+	assert_int_equal(decode_request_msg(&m, &out), HT_E_MALFORMED);
+	assert_null(out.import.data);
+	assert_int_equal(out.type, HT_CTL_NONE);
+	free(big);
+}
+
+static void test_cdr_stats_and_lookup_requests(void **state)
+{
+	(void)state;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_STATS}, out;
+	uint8_t *buf;
+	size_t len;
+	/* cdr stats, byte for byte: version 1, empty field 12. */
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_OK);
+	static const uint8_t want[] = {0x08, 0x01, 0x62, 0x00};
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	free(buf);
+
+	memset(&req, 0, sizeof(req));
+	req.version = HT_CTL_VERSION;
+	req.type = HT_CTL_CDR_LOOKUP;
+	snprintf(req.lookup.calling, sizeof(req.lookup.calling), "+1 (202) 555-0143");
+	fill(req.lookup.called, '9', HT_CTL_NUMBER_MAX);
+	req.lookup.time_ms = 1767225600123;
+	req.lookup.tolerance_ms = UINT32_MAX;
+	request_round_trip(&req, &out);
+	assert_string_equal(out.lookup.calling, req.lookup.calling);
+	assert_string_equal(out.lookup.called, req.lookup.called);
+	assert_true(out.lookup.time_ms == 1767225600123);
+	assert_true(out.lookup.tolerance_ms == UINT32_MAX);
+	ht_ctl_request_clear(&out);
+
+	/* Numbers that are not text, or unterminated, are not sent. */
+	snprintf(req.lookup.called, sizeof(req.lookup.called), "202\n555");
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+	memset(req.lookup.called, '1', sizeof(req.lookup.called));
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+
+	/* Nor received: over 32 octets, a control character. */
+	Hoptrace__V1__CdrLookupRequest l = HOPTRACE__V1__CDR_LOOKUP_REQUEST__INIT;
+	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
+	char digits[HT_CTL_NUMBER_MAX + 1];
+	memset(digits, '5', sizeof(digits));
+	m.version = 1;
+	m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_CDR_LOOKUP;
+	m.cdr_lookup = &l;
+	l.calling.data = (uint8_t *)digits;
+	l.calling.len = HT_CTL_NUMBER_MAX;
+	assert_int_equal(decode_request_msg(&m, &out), HT_OK);
+	assert_int_equal(strlen(out.lookup.calling), HT_CTL_NUMBER_MAX);
+	assert_string_equal(out.lookup.called, "");
+	l.calling.len = HT_CTL_NUMBER_MAX + 1;
+	assert_int_equal(decode_request_msg(&m, &out), HT_E_MALFORMED);
+	assert_int_equal(out.type, HT_CTL_NONE);
+	l.calling.len = 3;
+	l.called.data = (uint8_t *)"1\x1b"
+				   "2";
+	l.called.len = 3;
+	assert_int_equal(decode_request_msg(&m, &out), HT_E_MALFORMED);
+}
+
+static void test_audit_request(void **state)
+{
+	(void)state;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_AUDIT}, out;
+	req.audit.since_ms = 1;
+	req.audit.until_ms = UINT64_MAX;
+	snprintf(req.audit.peer, sizeof(req.audit.peer), "carrier-b");
+	req.audit.has_trace_id = true;
+	for (int i = 0; i < HT_CTL_TRACE_ID_LEN; i++)
+		req.audit.trace_id[i] = (uint8_t)(0xf0 + i);
+	req.audit.limit = 42;
+	request_round_trip(&req, &out);
+	assert_true(out.audit.since_ms == 1 && out.audit.until_ms == UINT64_MAX);
+	assert_string_equal(out.audit.peer, "carrier-b");
+	assert_true(out.audit.has_trace_id);
+	assert_memory_equal(out.audit.trace_id, req.audit.trace_id, HT_CTL_TRACE_ID_LEN);
+	assert_int_equal(out.audit.limit, 42);
+
+	/* No filters; the limit is read as 1 to 10000. */
+	static const uint32_t sent[] = {0, 1, HT_CTL_AUDIT_MAX, HT_CTL_AUDIT_MAX + 1, UINT32_MAX};
+	static const uint32_t read[] = {HT_CTL_AUDIT_DEFAULT, 1, HT_CTL_AUDIT_MAX, HT_CTL_AUDIT_MAX,
+					HT_CTL_AUDIT_MAX};
+	memset(&req.audit, 0, sizeof(req.audit));
+	for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
+		req.audit.limit = sent[i];
+		request_round_trip(&req, &out);
+		assert_int_equal(out.audit.limit, read[i]);
+		assert_false(out.audit.has_trace_id);
+		assert_string_equal(out.audit.peer, "");
+		assert_true(out.audit.since_ms == 0 && out.audit.until_ms == 0);
+	}
+
+	/* A peer that is not a provider ID, both ways. */
+	uint8_t *buf;
+	size_t len;
+	snprintf(req.audit.peer, sizeof(req.audit.peer), "not valid");
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+	Hoptrace__V1__AuditRequest a = HOPTRACE__V1__AUDIT_REQUEST__INIT;
+	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
+	m.version = 1;
+	m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_AUDIT;
+	m.audit = &a;
+	a.peer.data = (uint8_t *)"-bad";
+	a.peer.len = 4;
+	assert_int_equal(decode_request_msg(&m, &out), HT_E_MALFORMED);
+	/* A trace ID is empty or 16 octets. */
+	static const uint8_t id[17] = {1};
+	a.peer.len = 0;
+	for (size_t n = 0; n <= 17; n++) {
+		a.trace_id.data = (uint8_t *)id;
+		a.trace_id.len = n;
+		int rc = decode_request_msg(&m, &out);
+		assert_int_equal(rc, n == 0 || n == 16 ? HT_OK : HT_E_MALFORMED);
+		if (rc == HT_OK)
+			assert_int_equal(out.audit.has_trace_id, n == 16);
+	}
+}
+
+/* A row error with both texts at their longest. */
+static void widest_row_error(ht_ctl_row_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->line = UINT64_MAX;
+	fill(e->reason, 'r', HT_CTL_REASON_MAX);
+	fill(e->message, 'm', HT_CTL_ROW_MESSAGE_MAX);
+}
+
+static void test_import_progress(void **state)
+{
+	(void)state;
+	ht_ctl_row_error errs[3];
+	memset(errs, 0, sizeof(errs));
+	errs[0].line = 7;
+	snprintf(errs[0].reason, sizeof(errs[0].reason), "bad_time");
+	snprintf(errs[0].message, sizeof(errs[0].message), "time: \"yesterday\" is not a time");
+	errs[1].line = 9;
+	snprintf(errs[1].reason, sizeof(errs[1].reason), "unknown_trunk");
+	widest_row_error(&errs[2]);
+
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_IMPORT;
+	r.progress.rows_imported = 1000;
+	r.progress.rows_rejected = 3;
+	r.progress.rows_duplicate = UINT64_MAX;
+	r.progress.bytes_acked = 262144;
+	r.progress.errors = errs;
+	r.progress.n_errors = 3;
+	r.progress.errors_omitted = 5;
+	r.progress.done = true;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.type, HT_CTL_CDR_IMPORT);
+	assert_true(out.progress.rows_imported == 1000 && out.progress.rows_rejected == 3 &&
+		    out.progress.rows_duplicate == UINT64_MAX &&
+		    out.progress.bytes_acked == 262144 && out.progress.errors_omitted == 5);
+	assert_true(out.progress.done);
+	assert_int_equal(out.progress.n_errors, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_true(out.progress.errors[i].line == errs[i].line);
+		assert_string_equal(out.progress.errors[i].reason, errs[i].reason);
+		assert_string_equal(out.progress.errors[i].message, errs[i].message);
+	}
+	ht_ctl_response_clear(&out);
+	assert_null(out.progress.errors);
+
+	/* No errors: nothing allocated. */
+	r.progress.n_errors = 0;
+	r.progress.errors = NULL;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.progress.n_errors, 0);
+	assert_null(out.progress.errors);
+
+	/* Refusals: too long, not text, announced but missing, too many. */
+	uint8_t *buf;
+	size_t len;
+	r.progress.errors = errs;
+	r.progress.n_errors = 3;
+	memset(errs[2].reason, 'r', sizeof(errs[2].reason));
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	widest_row_error(&errs[2]);
+	errs[2].message[3] = '\t';
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	widest_row_error(&errs[2]);
+	r.progress.errors = NULL;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	ht_ctl_row_error *many = calloc(HT_CTL_MAX_ROW_ERRORS + 1, sizeof(*many));
+	assert_non_null(many);
+	r.progress.errors = many;
+	r.progress.n_errors = HT_CTL_MAX_ROW_ERRORS;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.progress.n_errors, HT_CTL_MAX_ROW_ERRORS);
+	ht_ctl_response_clear(&out);
+	r.progress.n_errors = HT_CTL_MAX_ROW_ERRORS + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+	free(many);
+
+	/* Hand-built: a reason over its limit, one error too many. */
+	Hoptrace__V1__RowError e = HOPTRACE__V1__ROW_ERROR__INIT;
+	Hoptrace__V1__RowError **ptrs = calloc(HT_CTL_MAX_ROW_ERRORS + 1, sizeof(*ptrs));
+	assert_non_null(ptrs);
+	for (size_t i = 0; i <= HT_CTL_MAX_ROW_ERRORS; i++)
+		ptrs[i] = &e;
+	Hoptrace__V1__CdrImportProgress p = HOPTRACE__V1__CDR_IMPORT_PROGRESS__INIT;
+	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
+	m.version = 1;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_IMPORT;
+	m.cdr_import = &p;
+	p.errors = ptrs;
+	p.n_errors = HT_CTL_MAX_ROW_ERRORS + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_TOO_LARGE);
+	assert_null(out.progress.errors);
+	p.n_errors = 1;
+	char reason[HT_CTL_REASON_MAX + 1];
+	memset(reason, 'r', sizeof(reason));
+	e.reason.data = (uint8_t *)reason;
+	e.reason.len = HT_CTL_REASON_MAX + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	assert_null(out.progress.errors);
+	e.reason.len = HT_CTL_REASON_MAX;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	assert_int_equal(out.progress.n_errors, 1);
+	ht_ctl_response_clear(&out);
+	free(ptrs);
+}
+
+static void test_cdr_stats_response(void **state)
+{
+	(void)state;
+	ht_ctl_peer_count peers[3];
+	memset(peers, 0, sizeof(peers));
+	peers[0].as_upstream = 10; /* "" = here */
+	peers[0].as_downstream = 20;
+	snprintf(peers[1].provider_id, sizeof(peers[1].provider_id), "carrier-b");
+	peers[1].as_upstream = UINT64_MAX;
+	fill(peers[2].provider_id, 'z', HT_PROVIDER_ID_MAX);
+	peers[2].as_downstream = 1;
+
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_STATS;
+	r.cdr_stats.records = 123456789012ULL;
+	r.cdr_stats.partitions = 90;
+	r.cdr_stats.first_ms = 1767225600000;
+	r.cdr_stats.last_ms = 1767225600000 + 89 * 86400000ULL;
+	r.cdr_stats.bytes_on_disk = 5ULL << 40;
+	r.cdr_stats.peers = peers;
+	r.cdr_stats.n_peers = 3;
+	r.cdr_stats.peers_truncated = true;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.type, HT_CTL_CDR_STATS);
+	assert_true(out.cdr_stats.records == r.cdr_stats.records &&
+		    out.cdr_stats.partitions == 90 &&
+		    out.cdr_stats.first_ms == r.cdr_stats.first_ms &&
+		    out.cdr_stats.last_ms == r.cdr_stats.last_ms &&
+		    out.cdr_stats.bytes_on_disk == r.cdr_stats.bytes_on_disk);
+	assert_true(out.cdr_stats.peers_truncated);
+	assert_int_equal(out.cdr_stats.n_peers, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(out.cdr_stats.peers[i].provider_id, peers[i].provider_id);
+		assert_true(out.cdr_stats.peers[i].as_upstream == peers[i].as_upstream);
+		assert_true(out.cdr_stats.peers[i].as_downstream == peers[i].as_downstream);
+	}
+	ht_ctl_response_clear(&out);
+
+	/* An empty store. */
+	memset(&r.cdr_stats, 0, sizeof(r.cdr_stats));
+	response_round_trip(&r, &out);
+	assert_int_equal(out.type, HT_CTL_CDR_STATS);
+	assert_true(out.cdr_stats.records == 0 && out.cdr_stats.first_ms == 0);
+	assert_null(out.cdr_stats.peers);
+
+	/* A bad provider ID, both ways; too many peers. */
+	uint8_t *buf;
+	size_t len;
+	snprintf(peers[1].provider_id, sizeof(peers[1].provider_id), "carrier b");
+	r.cdr_stats.peers = peers;
+	r.cdr_stats.n_peers = 3;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	r.cdr_stats.n_peers = HT_CTL_MAX_STATS_PEERS + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+	Hoptrace__V1__PeerCount pc = HOPTRACE__V1__PEER_COUNT__INIT;
+	Hoptrace__V1__PeerCount *ptrs[1] = {&pc};
+	Hoptrace__V1__CdrStatsResponse st = HOPTRACE__V1__CDR_STATS_RESPONSE__INIT;
+	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
+	m.version = 1;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_STATS;
+	m.cdr_stats = &st;
+	st.peers = ptrs;
+	st.n_peers = 1;
+	pc.provider_id.data = (uint8_t *)"a b";
+	pc.provider_id.len = 3;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	assert_null(out.cdr_stats.peers);
+}
+
+/* A record with every field set, and one with only the required ones. */
+static void sample_records(ht_cdr *r)
+{
+	memset(r, 0, 2 * sizeof(*r));
+	r[0].time_ms = 1767225600123;
+	snprintf(r[0].calling, sizeof(r[0].calling), "12025550143");
+	snprintf(r[0].called, sizeof(r[0].called), "442079460958");
+	snprintf(r[0].upstream, sizeof(r[0].upstream), "carrier-b");
+	snprintf(r[0].downstream, sizeof(r[0].downstream), "carrier-c");
+	r[0].attestation = 'A';
+	r[0].has_origid = true;
+	for (int i = 0; i < 16; i++)
+		r[0].origid[i] = (uint8_t)(i * 17);
+	fill(r[0].call_id, 'c', HT_CDR_CALL_ID_MAX);
+	r[1].time_ms = 0;
+	snprintf(r[1].calling, sizeof(r[1].calling), "123456789012345");
+	snprintf(r[1].called, sizeof(r[1].called), "1234567");
+	snprintf(r[1].customer_ref, sizeof(r[1].customer_ref), "acct 42 \xe2\x80\x94 Caf\xc3\xa9");
+}
+
+static void assert_record_equal(const ht_cdr *a, const ht_cdr *b)
+{
+	assert_true(a->time_ms == b->time_ms);
+	assert_string_equal(a->calling, b->calling);
+	assert_string_equal(a->called, b->called);
+	assert_string_equal(a->upstream, b->upstream);
+	assert_string_equal(a->downstream, b->downstream);
+	assert_string_equal(a->customer_ref, b->customer_ref);
+	assert_int_equal(a->attestation, b->attestation);
+	assert_int_equal(a->has_origid, b->has_origid);
+	assert_memory_equal(a->origid, b->origid, 16);
+	assert_string_equal(a->call_id, b->call_id);
+}
+
+static void test_lookup_response(void **state)
+{
+	(void)state;
+	ht_cdr recs[2];
+	sample_records(recs);
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_LOOKUP;
+	r.lookup.records = recs;
+	r.lookup.n = 2;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.type, HT_CTL_CDR_LOOKUP);
+	assert_int_equal(out.lookup.n, 2);
+	assert_false(out.lookup.truncated);
+	for (size_t i = 0; i < 2; i++)
+		assert_record_equal(&out.lookup.records[i], &recs[i]);
+	ht_ctl_response_clear(&out);
+
+	/* Every attestation; none found. */
+	static const char att[] = {0, 'A', 'B', 'C'};
+	for (size_t i = 0; i < sizeof(att); i++) {
+		recs[1].attestation = att[i];
+		response_round_trip(&r, &out);
+		assert_int_equal(out.lookup.records[1].attestation, att[i]);
+		ht_ctl_response_clear(&out);
+	}
+	r.lookup.n = 0;
+	r.lookup.records = NULL;
+	r.lookup.truncated = true;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.lookup.n, 0);
+	assert_true(out.lookup.truncated);
+	assert_null(out.lookup.records);
+}
+
+static void test_lookup_response_refusals(void **state)
+{
+	(void)state;
+	ht_cdr recs[2];
+	ht_ctl_response r, out;
+	uint8_t *buf;
+	size_t len;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_LOOKUP;
+	r.lookup.records = recs;
+	r.lookup.n = 2;
+
+	/* Numbers that are not E.164 digits, a bad attestation, bad text. */
+	sample_records(recs);
+	snprintf(recs[1].calling, sizeof(recs[1].calling), "+12025550143");
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	sample_records(recs);
+	snprintf(recs[0].called, sizeof(recs[0].called), "0123456789");
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	sample_records(recs);
+	memset(recs[0].called, '1', sizeof(recs[0].called)); /* unterminated */
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	sample_records(recs);
+	recs[0].attestation = 'a';
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	sample_records(recs);
+	recs[1].customer_ref[0] = (char)0xe9; /* Latin-1: the server cleans it first */
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	sample_records(recs);
+	r.lookup.n = HT_CTL_LOOKUP_MAX + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+
+	/* Hand-built records that break the rules. */
+	Hoptrace__V1__CdrRecord rec = HOPTRACE__V1__CDR_RECORD__INIT;
+	Hoptrace__V1__CdrRecord *ptrs[1] = {&rec};
+	Hoptrace__V1__CdrLookupResponse lr = HOPTRACE__V1__CDR_LOOKUP_RESPONSE__INIT;
+	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
+	m.version = 1;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_CDR_LOOKUP;
+	m.cdr_lookup = &lr;
+	lr.records = ptrs;
+	lr.n_records = 1;
+	ProtobufCBinaryData good = {11, (uint8_t *)"12025550143"};
+	rec.calling = rec.called = good;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	assert_string_equal(out.lookup.records[0].called, "12025550143");
+	ht_ctl_response_clear(&out);
+	static const struct {
+		int field;
+		const char *v;
+		size_t len;
+	} bad[] = {
+		{0, "", 0},                  /* calling empty */
+		{0, "1202555014312345", 16}, /* 16 digits */
+		{1, "120255a0143", 11},
+		{2, "carrier b", 9}, /* upstream */
+		{3, ".x", 2},        /* downstream */
+		{4, "AB", 2},        /* attestation */
+		{4, "a", 1},
+		{5, "0123456789abcdef0", 17}, /* origid */
+		{5, "0123456789abcde", 15},
+		{6, "a\x7f", 2}, /* call_id */
+		{7, "\xff", 1},  /* customer_ref */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		Hoptrace__V1__CdrRecord init = HOPTRACE__V1__CDR_RECORD__INIT;
+		rec = init;
+		rec.calling = rec.called = good;
+		ProtobufCBinaryData b = {bad[i].len, (uint8_t *)bad[i].v};
+		ProtobufCBinaryData *f[] = {&rec.calling,    &rec.called,      &rec.upstream,
+					    &rec.downstream, &rec.attestation, &rec.origid,
+					    &rec.call_id,    &rec.customer_ref};
+		*f[bad[i].field] = b;
+		assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+		assert_null(out.lookup.records);
+	}
+	/* One record too many. */
+	Hoptrace__V1__CdrRecord init = HOPTRACE__V1__CDR_RECORD__INIT;
+	rec = init;
+	rec.calling = rec.called = good;
+	Hoptrace__V1__CdrRecord **many = calloc(HT_CTL_LOOKUP_MAX + 1, sizeof(*many));
+	assert_non_null(many);
+	for (size_t i = 0; i <= HT_CTL_LOOKUP_MAX; i++)
+		many[i] = &rec;
+	lr.records = many;
+	lr.n_records = HT_CTL_LOOKUP_MAX + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_TOO_LARGE);
+	lr.n_records = HT_CTL_LOOKUP_MAX;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	assert_int_equal(out.lookup.n, HT_CTL_LOOKUP_MAX);
+	ht_ctl_response_clear(&out);
+	free(many);
+}
+
+static void widest_audit_entry(ht_ctl_audit_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->time_ms = UINT64_MAX;
+	e->has_trace_id = true;
+	memset(e->trace_id, 0xee, sizeof(e->trace_id));
+	fill(e->asking_peer, 'a', HT_PROVIDER_ID_MAX);
+	fill(e->initiator, 'i', HT_PROVIDER_ID_MAX);
+	fill(e->status, 's', HT_CTL_AUDIT_STATUS_MAX);
+	fill(e->disclosed, 'd', HT_CTL_DISCLOSED_MAX);
+}
+
+static void test_audit_response(void **state)
+{
+	(void)state;
+	ht_ctl_audit_entry es[3];
+	memset(es, 0, sizeof(es));
+	es[0].time_ms = 1767225600123;
+	es[0].has_trace_id = true;
+	memset(es[0].trace_id, 0xab, 16);
+	snprintf(es[0].asking_peer, sizeof(es[0].asking_peer), "carrier-b");
+	snprintf(es[0].initiator, sizeof(es[0].initiator), "itg");
+	snprintf(es[0].status, sizeof(es[0].status), "answered");
+	snprintf(es[0].disclosed, sizeof(es[0].disclosed), "upstream carrier-a");
+	snprintf(es[1].status, sizeof(es[1].status), "refused");
+	widest_audit_entry(&es[2]);
+
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_AUDIT;
+	r.audit.entries = es;
+	r.audit.n = 3;
+	r.audit.truncated = true;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.type, HT_CTL_AUDIT);
+	assert_int_equal(out.audit.n, 3);
+	assert_true(out.audit.truncated);
+	for (size_t i = 0; i < 3; i++) {
+		const ht_ctl_audit_entry *a = &out.audit.entries[i], *b = &es[i];
+		assert_true(a->time_ms == b->time_ms);
+		assert_int_equal(a->has_trace_id, b->has_trace_id);
+		assert_memory_equal(a->trace_id, b->trace_id, 16);
+		assert_string_equal(a->asking_peer, b->asking_peer);
+		assert_string_equal(a->initiator, b->initiator);
+		assert_string_equal(a->status, b->status);
+		assert_string_equal(a->disclosed, b->disclosed);
+	}
+	ht_ctl_response_clear(&out);
+
+	/* Refusals: a bad initiator, a status too long, too many entries. */
+	uint8_t *buf;
+	size_t len;
+	snprintf(es[1].initiator, sizeof(es[1].initiator), "bad id");
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	es[1].initiator[0] = 0;
+	memset(es[1].status, 's', sizeof(es[1].status));
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	es[1].status[0] = 0;
+	r.audit.n = HT_CTL_AUDIT_MAX + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+
+	Hoptrace__V1__AuditEntry e = HOPTRACE__V1__AUDIT_ENTRY__INIT;
+	Hoptrace__V1__AuditEntry *ptrs[1] = {&e};
+	Hoptrace__V1__AuditResponse ar = HOPTRACE__V1__AUDIT_RESPONSE__INIT;
+	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
+	m.version = 1;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_AUDIT;
+	m.audit = &ar;
+	ar.entries = ptrs;
+	ar.n_entries = 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	ht_ctl_response_clear(&out);
+	e.trace_id.data = (uint8_t *)"0123456789abcdef";
+	e.trace_id.len = 8;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	e.trace_id.len = 16;
+	e.disclosed.data = (uint8_t *)"line\nbreak";
+	e.disclosed.len = 10;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	e.disclosed.len = 4;
+	e.asking_peer.data = (uint8_t *)"x y";
+	e.asking_peer.len = 3;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	assert_null(out.audit.entries);
+}
+
+/* Row errors that cannot all fit: the rest are counted, and the response fits. */
+static void test_fit_row_errors(void **state)
+{
+	(void)state;
+	size_t n = HT_CTL_MAX_ROW_ERRORS + 100;
+	ht_ctl_row_error *errs = calloc(n, sizeof(*errs));
+	assert_non_null(errs);
+	for (size_t i = 0; i < n; i++)
+		widest_row_error(&errs[i]);
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	fill(r.detail, 'd', HT_CTL_DETAIL_MAX);
+	r.type = HT_CTL_CDR_IMPORT;
+	r.progress.errors = errs;
+	r.progress.n_errors = n;
+	r.progress.errors_omitted = 7;
+	size_t dropped = ht_ctl_response_fit(&r);
+	assert_true(dropped >= 100);
+	assert_int_equal(r.progress.n_errors, n - dropped);
+	assert_true(r.progress.errors_omitted == 7 + dropped);
+	response_round_trip(&r, &out);
+	assert_int_equal(out.progress.n_errors, n - dropped);
+	ht_ctl_response_clear(&out);
+	/* Nothing more to drop. */
+	assert_int_equal(ht_ctl_response_fit(&r), 0);
+
+	/* Small errors: only the count limit applies. */
+	for (size_t i = 0; i < n; i++) {
+		errs[i].message[0] = 0;
+		errs[i].line = i;
+	}
+	r.progress.n_errors = n;
+	r.progress.errors_omitted = 0;
+	assert_int_equal(ht_ctl_response_fit(&r), 100);
+	assert_int_equal(r.progress.n_errors, HT_CTL_MAX_ROW_ERRORS);
+	assert_true(r.progress.errors_omitted == 100);
+	assert_true(errs[0].line == 0); /* the first ones are kept */
+	free(errs);
+
+	/* Other types are left alone. */
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_STATUS;
+	assert_int_equal(ht_ctl_response_fit(&r), 0);
+}
+
+/* Audit entries that cannot all fit: the newest go, the oldest stay. */
+static void test_fit_audit_and_lookup(void **state)
+{
+	(void)state;
+	size_t n = HT_CTL_AUDIT_MAX;
+	ht_ctl_audit_entry *es = calloc(n, sizeof(*es));
+	assert_non_null(es);
+	for (size_t i = 0; i < n; i++) {
+		widest_audit_entry(&es[i]);
+		es[i].time_ms = i;
+	}
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_AUDIT;
+	r.audit.entries = es;
+	r.audit.n = n;
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+	size_t dropped = ht_ctl_response_fit(&r);
+	assert_true(dropped > 0 && dropped < n);
+	assert_true(r.audit.truncated);
+	assert_int_equal(r.audit.n, n - dropped);
+	assert_true(es[0].time_ms == 0);
+	assert_true(es[r.audit.n - 1].time_ms == n - dropped - 1);
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_OK);
+	assert_true(len <= HT_CTL_MAX_FRAME);
+	/* Close to the limit: the estimate is not wasteful. */
+	assert_true(len > HT_CTL_MAX_FRAME - 2 * 400);
+	free(buf);
+	free(es);
+
+	/* Lookup records fit as they are; one too many is cut from the end. */
+	ht_cdr *recs = calloc(HT_CTL_LOOKUP_MAX + 1, sizeof(*recs));
+	assert_non_null(recs);
+	for (size_t i = 0; i <= HT_CTL_LOOKUP_MAX; i += 2)
+		sample_records(&recs[i < HT_CTL_LOOKUP_MAX ? i : i - 1]);
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_LOOKUP;
+	r.lookup.records = recs;
+	r.lookup.n = HT_CTL_LOOKUP_MAX;
+	assert_int_equal(ht_ctl_response_fit(&r), 0);
+	assert_false(r.lookup.truncated);
+	r.lookup.n = HT_CTL_LOOKUP_MAX + 1;
+	assert_int_equal(ht_ctl_response_fit(&r), 1);
+	assert_true(r.lookup.truncated);
+	response_round_trip(&r, &out);
+	assert_int_equal(out.lookup.n, HT_CTL_LOOKUP_MAX);
+	ht_ctl_response_clear(&out);
+	free(recs);
+
+	/* Stats peers: the count limit. */
+	ht_ctl_peer_count *pc = calloc(HT_CTL_MAX_STATS_PEERS + 5, sizeof(*pc));
+	assert_non_null(pc);
+	for (size_t i = 0; i < HT_CTL_MAX_STATS_PEERS + 5; i++) {
+		fill(pc[i].provider_id, 'p', HT_PROVIDER_ID_MAX);
+		pc[i].as_upstream = pc[i].as_downstream = UINT64_MAX;
+	}
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_STATS;
+	r.cdr_stats.peers = pc;
+	r.cdr_stats.n_peers = HT_CTL_MAX_STATS_PEERS + 5;
+	assert_int_equal(ht_ctl_response_fit(&r), 5);
+	assert_true(r.cdr_stats.peers_truncated);
+	/* The widest peers at the limit still fit one frame. */
+	response_round_trip(&r, &out);
+	assert_int_equal(out.cdr_stats.n_peers, HT_CTL_MAX_STATS_PEERS);
+	ht_ctl_response_clear(&out);
+	free(pc);
+}
+
+/* The octets of spec/control.md, section 12, for the new commands. */
+static void test_spec_examples(void **state)
+{
+	(void)state;
+	uint8_t *buf;
+	size_t len;
+	ht_ctl_request req = {.version = 1, .type = HT_CTL_CDR_IMPORT};
+	req.import.last = true;
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_OK);
+	static const uint8_t chunk[] = {0x08, 0x01, 0x5a, 0x02, 0x10, 0x01};
+	assert_int_equal(len, sizeof(chunk));
+	assert_memory_equal(buf, chunk, sizeof(chunk));
+	free(buf);
+
+	ht_ctl_response r;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_IMPORT;
+	r.progress.rows_imported = 2;
+	r.progress.done = true;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_OK);
+	static const uint8_t done[] = {0x08, 0x01, 0x5a, 0x04, 0x08, 0x02, 0x38, 0x01};
+	assert_int_equal(len, sizeof(done));
+	assert_memory_equal(buf, done, sizeof(done));
+	free(buf);
+
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_CDR_STATS;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_OK);
+	static const uint8_t stats[] = {0x08, 0x01, 0x62, 0x00};
+	assert_int_equal(len, sizeof(stats));
+	assert_memory_equal(buf, stats, sizeof(stats));
+	free(buf);
+}
+
+static void test_admit_new_commands(void **state)
+{
+	(void)state;
+	static const ht_ctl_type types[] = {HT_CTL_CDR_IMPORT, HT_CTL_CDR_STATS, HT_CTL_CDR_LOOKUP,
+					    HT_CTL_AUDIT};
+	ht_ctl_response resp;
+	ht_ctl_request got;
+	for (size_t i = 0; i < 4; i++) {
+		assert_int_equal(admit(types[i], false, &resp), HT_CTL_RESULT_HELLO_REQUIRED);
+		assert_int_equal(admit(types[i], true, &resp), HT_CTL_RESULT_OK);
+		assert_int_equal(resp.type, types[i]);
+		assert_string_not_equal(ht_ctl_type_name(types[i]), "unknown");
+	}
+	assert_string_equal(ht_ctl_type_name(HT_CTL_CDR_IMPORT), "cdr import");
+	assert_string_equal(ht_ctl_type_name(HT_CTL_AUDIT), "audit");
+	assert_string_equal(ht_ctl_type_name((ht_ctl_type)99), "unknown");
+
+	/* An import chunk is the request's own; the caller clears it. */
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_IMPORT};
+	req.import.data = (uint8_t *)"a,b\n";
+	req.import.len = 4;
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_OK);
+	assert_int_equal(ht_ctl_admit(buf, len, true, &got, &resp), HT_CTL_RESULT_OK);
+	assert_int_equal(got.import.len, 4);
+	assert_memory_equal(got.import.data, "a,b\n", 4);
+	ht_ctl_request_clear(&got);
+	/* Before hello, it is decoded and refused; still cleared by the caller. */
+	assert_int_equal(ht_ctl_admit(buf, len, false, &got, &resp), HT_CTL_RESULT_HELLO_REQUIRED);
+	ht_ctl_request_clear(&got);
+	free(buf);
+
+	/* A command body that breaks its rules is malformed: the server closes. */
+	Hoptrace__V1__AuditRequest a = HOPTRACE__V1__AUDIT_REQUEST__INIT;
+	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
+	m.version = 1;
+	m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_AUDIT;
+	m.audit = &a;
+	a.trace_id.data = (uint8_t *)"short";
+	a.trace_id.len = 5;
+	buf = pack(&m.base, &len);
+	assert_int_equal(ht_ctl_admit(buf, len, true, &got, &resp), HT_CTL_RESULT_MALFORMED);
+	assert_true(ht_ctl_result_closes(resp.result));
+	assert_int_equal(got.type, HT_CTL_NONE);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -857,6 +1688,18 @@ int main(void)
 		cmocka_unit_test(test_admit),
 		cmocka_unit_test(test_unknown_response_parts),
 		cmocka_unit_test(test_text_rules),
+		cmocka_unit_test(test_cdr_import_request),
+		cmocka_unit_test(test_cdr_stats_and_lookup_requests),
+		cmocka_unit_test(test_audit_request),
+		cmocka_unit_test(test_import_progress),
+		cmocka_unit_test(test_cdr_stats_response),
+		cmocka_unit_test(test_lookup_response),
+		cmocka_unit_test(test_lookup_response_refusals),
+		cmocka_unit_test(test_audit_response),
+		cmocka_unit_test(test_fit_row_errors),
+		cmocka_unit_test(test_fit_audit_and_lookup),
+		cmocka_unit_test(test_spec_examples),
+		cmocka_unit_test(test_admit_new_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hoptrace/cdr.h"
 #include "hoptrace/cert.h"
 #include "hoptrace/err.h"
 
@@ -31,6 +32,24 @@
 #define HT_CTL_ADDRESS_MAX        63
 #define HT_CTL_STATE_MAX          15
 #define HT_CTL_DETAIL_MAX         255 /* also PeerInfo.last_error */
+#define HT_CTL_NUMBER_MAX         32  /* CdrLookupRequest numbers, as typed */
+#define HT_CTL_REASON_MAX         31  /* RowError.reason, a token ("bad_time") */
+#define HT_CTL_ROW_MESSAGE_MAX    255 /* RowError.message */
+#define HT_CTL_AUDIT_STATUS_MAX   31  /* AuditEntry.status, a token */
+#define HT_CTL_DISCLOSED_MAX      255 /* AuditEntry.disclosed */
+
+/* Octets of a trace ID (AuditEntry, AuditRequest) and of an origid. */
+#define HT_CTL_TRACE_ID_LEN 16
+#define HT_CTL_ORIGID_LEN   16
+
+/* Most CSV octets in one CdrImportChunk. */
+#define HT_CTL_IMPORT_CHUNK_MAX (256u * 1024u)
+/* Most entries in one list of a response; more is refused both ways. */
+#define HT_CTL_MAX_ROW_ERRORS  4096  /* CdrImportProgress.errors */
+#define HT_CTL_MAX_STATS_PEERS 16384 /* CdrStatsResponse.peers */
+#define HT_CTL_LOOKUP_MAX      1000  /* CdrLookupResponse.records */
+#define HT_CTL_AUDIT_MAX       10000 /* AuditRequest.limit, AuditResponse.entries */
+#define HT_CTL_AUDIT_DEFAULT   1000  /* AuditRequest.limit 0 */
 
 /* Where the socket is unless configured otherwise, and its mode. */
 #define HT_CTL_SOCKET_DEFAULT "/run/hoptrace/hoptraced.sock"
@@ -50,6 +69,10 @@ typedef enum ht_ctl_type {
 	HT_CTL_HELLO = 8,
 	HT_CTL_STATUS = 9,
 	HT_CTL_PEERS = 10,
+	HT_CTL_CDR_IMPORT = 11, /* streamed: one request per chunk */
+	HT_CTL_CDR_STATS = 12,
+	HT_CTL_CDR_LOOKUP = 13,
+	HT_CTL_AUDIT = 14,
 } ht_ctl_type;
 
 /* ControlResult codes (spec/control.md, section 7). Numbers are the wire's. */
@@ -62,9 +85,46 @@ typedef enum ht_ctl_result {
 	HT_CTL_RESULT_HELLO_REQUIRED = 5,
 } ht_ctl_result;
 
+/*
+ * CdrImportChunk: the next octets of one CSV stream (spec/control.md,
+ * section 6.4). The server parses across chunk boundaries.
+ */
+typedef struct ht_ctl_cdr_import {
+	uint8_t *data;        /* decoded: malloc'd (ht_ctl_request_clear); encoding: the caller's */
+	size_t len;           /* at most HT_CTL_IMPORT_CHUNK_MAX; may be 0 */
+	bool last;            /* the stream ends after this chunk */
+	uint64_t total_bytes; /* size of the whole stream, 0 = unknown; for logs only */
+} ht_ctl_cdr_import;
+
+/* CdrLookupRequest: an operator's local check, numbers in clear. */
+typedef struct ht_ctl_cdr_lookup {
+	char calling[HT_CTL_NUMBER_MAX + 1]; /* as typed (text); the server normalises */
+	char called[HT_CTL_NUMBER_MAX + 1];
+	uint64_t time_ms;      /* call time, ms since the epoch */
+	uint32_t tolerance_ms; /* the window is [time_ms - tol, time_ms + tol] */
+} ht_ctl_cdr_lookup;
+
+/* AuditRequest: which audit entries to list. */
+typedef struct ht_ctl_audit_query {
+	uint64_t since_ms;                 /* entries with time_ms >= since_ms */
+	uint64_t until_ms;                 /* and time_ms <= until_ms; 0 = open */
+	char peer[HT_PROVIDER_ID_MAX + 1]; /* asking peer; "" = all */
+	bool has_trace_id;                 /* filter on trace_id */
+	uint8_t trace_id[HT_CTL_TRACE_ID_LEN];
+	uint32_t limit; /* decoded: 1 to HT_CTL_AUDIT_MAX (0 reads as the default, more as
+			   the maximum); encoded as is */
+} ht_ctl_audit_query;
+
+/*
+ * A request. Only the body of `type` is used (and set by the decoder); the
+ * others stay zero. Release a decoded request with ht_ctl_request_clear.
+ */
 typedef struct ht_ctl_request {
 	uint32_t version; /* HT_CTL_VERSION when sent by this code */
 	ht_ctl_type type;
+	ht_ctl_cdr_import import; /* type == HT_CTL_CDR_IMPORT */
+	ht_ctl_cdr_lookup lookup; /* type == HT_CTL_CDR_LOOKUP */
+	ht_ctl_audit_query audit; /* type == HT_CTL_AUDIT */
 } ht_ctl_request;
 
 typedef struct ht_ctl_status {
@@ -91,14 +151,82 @@ typedef struct ht_ctl_peer {
 	char last_error[HT_CTL_DETAIL_MAX + 1]; /* may be empty */
 } ht_ctl_peer;
 
+/* RowError: one refused CSV row. */
+typedef struct ht_ctl_row_error {
+	uint64_t line;                            /* physical line (1-based) where the row starts */
+	char reason[HT_CTL_REASON_MAX + 1];       /* token: ht_csv_reason_name() */
+	char message[HT_CTL_ROW_MESSAGE_MAX + 1]; /* for people */
+} ht_ctl_row_error;
+
+/* CdrImportProgress: the reply to each chunk. Counters are cumulative. */
+typedef struct ht_ctl_import_progress {
+	uint64_t rows_imported;   /* stored (new records), this import so far */
+	uint64_t rows_rejected;   /* refused rows, this import so far */
+	uint64_t rows_duplicate;  /* good rows already stored, not stored again */
+	uint64_t bytes_acked;     /* chunk octets received and processed, this import */
+	size_t n_errors;          /* the bad rows completed in this chunk, in line order */
+	ht_ctl_row_error *errors; /* malloc'd by the decoder; the caller's when encoding */
+	uint64_t errors_omitted;  /* bad rows of this chunk not in `errors` (frame limit) */
+	bool done;                /* the reply to the chunk with `last`: the import ended */
+} ht_ctl_import_progress;
+
+/* PeerCount: the records that name one provider. */
+typedef struct ht_ctl_peer_count {
+	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* "" = here (originated/terminated) */
+	uint64_t as_upstream;                     /* calls it handed us */
+	uint64_t as_downstream;                   /* calls we handed it */
+} ht_ctl_peer_count;
+
+/* CdrStatsResponse. */
+typedef struct ht_ctl_cdr_stats {
+	uint64_t records;
+	uint64_t partitions;
+	uint64_t first_ms, last_ms; /* span of call times; both 0 when empty */
+	uint64_t bytes_on_disk;
+	size_t n_peers;
+	ht_ctl_peer_count *peers; /* malloc'd by the decoder; the caller's when encoding */
+	bool peers_truncated;     /* more providers than listed */
+} ht_ctl_cdr_stats;
+
+/* CdrLookupResponse. Records are ht_cdr (hoptrace/cdr.h) as the store has them. */
+typedef struct ht_ctl_cdr_records {
+	size_t n;        /* at most HT_CTL_LOOKUP_MAX */
+	ht_cdr *records; /* malloc'd by the decoder; the caller's when encoding */
+	bool truncated;  /* more records matched than listed */
+} ht_ctl_cdr_records;
+
+/* AuditEntry: one traceback request the daemon answered or refused. */
+typedef struct ht_ctl_audit_entry {
+	uint64_t time_ms;
+	bool has_trace_id;
+	uint8_t trace_id[HT_CTL_TRACE_ID_LEN];
+	char asking_peer[HT_PROVIDER_ID_MAX + 1]; /* empty or a valid provider ID */
+	char initiator[HT_PROVIDER_ID_MAX + 1];   /* empty or a valid provider ID */
+	char status[HT_CTL_AUDIT_STATUS_MAX +
+		    1]; /* a token ("found", "not_found", "refused:...") */
+	char disclosed[HT_CTL_DISCLOSED_MAX + 1]; /* what the answer revealed; may be "" */
+} ht_ctl_audit_entry;
+
+/* AuditResponse. */
+typedef struct ht_ctl_audit_list {
+	size_t n;                    /* at most HT_CTL_AUDIT_MAX */
+	ht_ctl_audit_entry *entries; /* the oldest matches, in time order; malloc'd by the
+					decoder, the caller's when encoding */
+	bool truncated;              /* newer matching entries exist, not listed */
+} ht_ctl_audit_list;
+
 typedef struct ht_ctl_response {
 	uint32_t version; /* the server's control protocol version */
 	int32_t result;   /* an ht_ctl_result, or a newer server's code (a failure) */
 	char detail[HT_CTL_DETAIL_MAX + 1];
-	ht_ctl_type type;     /* which body is set: NONE, HELLO, STATUS or PEERS */
-	ht_ctl_status status; /* type == HT_CTL_STATUS */
-	size_t n_peers;       /* type == HT_CTL_PEERS */
-	ht_ctl_peer *peers;   /* malloc'd by the decoder; the caller's when encoding */
+	ht_ctl_type type;                /* which body is set (HT_CTL_NONE: none) */
+	ht_ctl_status status;            /* type == HT_CTL_STATUS */
+	size_t n_peers;                  /* type == HT_CTL_PEERS */
+	ht_ctl_peer *peers;              /* malloc'd by the decoder; the caller's when encoding */
+	ht_ctl_import_progress progress; /* type == HT_CTL_CDR_IMPORT */
+	ht_ctl_cdr_stats cdr_stats;      /* type == HT_CTL_CDR_STATS */
+	ht_ctl_cdr_records lookup;       /* type == HT_CTL_CDR_LOOKUP */
+	ht_ctl_audit_list audit;         /* type == HT_CTL_AUDIT */
 } ht_ctl_response;
 
 /*
@@ -126,9 +254,16 @@ const char *ht_ctl_result_name(int32_t result);
  */
 bool ht_ctl_result_closes(int32_t result);
 
+/* The command's name ("hello", "cdr import"...), or "unknown"; never NULL. */
+const char *ht_ctl_type_name(ht_ctl_type type);
+
 /*
  * Encodes `req` as a ControlRequest body (no length prefix) into a malloc'd
- * buffer. HT_E_INVAL for a type that is not an ht_ctl_type value.
+ * buffer, with the body of its type. HT_E_INVAL for a type that is not an
+ * ht_ctl_type value, an import chunk over HT_CTL_IMPORT_CHUNK_MAX (or with
+ * data NULL and len > 0), or lookup numbers that are not NUL-terminated text
+ * of at most HT_CTL_NUMBER_MAX octets, or an audit peer that is neither empty
+ * nor a valid provider ID. Audit limits are encoded as they are.
  */
 int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_len) HT_WUR;
 
@@ -136,38 +271,72 @@ int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_
  * Decodes a ControlRequest body of at most HT_CTL_MAX_FRAME octets
  * (HT_E_TOO_LARGE) that parses (HT_E_MALFORMED). Any version decodes:
  * checking it is the server's job (ht_ctl_admit). A command this version
- * does not know, or none, decodes as HT_CTL_NONE.
+ * does not know, or none, decodes as HT_CTL_NONE. A body that breaks the
+ * rules of its command is HT_E_MALFORMED: import data over
+ * HT_CTL_IMPORT_CHUNK_MAX, numbers that are not text or over
+ * HT_CTL_NUMBER_MAX, an audit peer that is not empty nor a provider ID, a
+ * trace ID neither empty nor 16 octets. An audit limit of 0 decodes as
+ * HT_CTL_AUDIT_DEFAULT and one over HT_CTL_AUDIT_MAX as HT_CTL_AUDIT_MAX.
+ * The caller releases `out` with ht_ctl_request_clear (import data is
+ * malloc'd); on failure `out` is left cleared and owns nothing.
  */
 int ht_ctl_decode_request(const uint8_t *buf, size_t len, ht_ctl_request *out) HT_WUR;
+
+/* Frees what `r` owns (a decoded import chunk's data) and zeroes it. NULL is allowed. */
+void ht_ctl_request_clear(ht_ctl_request *r);
 
 /*
  * Encodes `resp` as a ControlResponse body (no length prefix) into a malloc'd
  * buffer. Every text field must be NUL-terminated within its array, be valid
  * text (ht_ctl_text_valid) and within its limit, and provider IDs must be
- * empty or valid (HT_E_INVAL). More than HT_CTL_MAX_PEERS peers, or a body
- * over HT_CTL_MAX_FRAME, is HT_E_TOO_LARGE. The body for `type` is encoded
- * whatever the result; servers set type HT_CTL_NONE on failures.
+ * empty or valid (HT_E_INVAL). Records (lookup) must have valid E.164 digits
+ * (ht_e164_digits_valid), attestation 0, 'A', 'B' or 'C', and customer_ref
+ * and call_id that are text: a server cleans stored text first
+ * (ht_ctl_text_clean). A list of `n` > 0 entries with a NULL array is
+ * HT_E_INVAL. A list over its limit (HT_CTL_MAX_PEERS, HT_CTL_MAX_ROW_ERRORS,
+ * HT_CTL_MAX_STATS_PEERS, HT_CTL_LOOKUP_MAX, HT_CTL_AUDIT_MAX), or a body
+ * over HT_CTL_MAX_FRAME, is HT_E_TOO_LARGE (see ht_ctl_response_fit). The
+ * body for `type` is encoded whatever the result; servers set type
+ * HT_CTL_NONE on failures.
  */
 int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *out_len) HT_WUR;
 
 /*
  * Decodes a ControlResponse body into `out`, which the caller later releases
- * with ht_ctl_response_clear. Refuses a body over HT_CTL_MAX_FRAME or more
- * than HT_CTL_MAX_PEERS peers (HT_E_TOO_LARGE), bytes that do not parse, and
- * text fields that are too long, not valid text, or provider IDs that are
- * neither empty nor valid (HT_E_MALFORMED). Unknown result codes and peer
- * states decode as they are; an unknown command decodes as HT_CTL_NONE. On
- * failure `out` is left cleared and owns nothing.
+ * with ht_ctl_response_clear. Refuses a body over HT_CTL_MAX_FRAME or a list
+ * over its limit (HT_E_TOO_LARGE), bytes that do not parse, and fields that
+ * break the rules ht_ctl_encode_response checks: text too long or not valid
+ * text, provider IDs neither empty nor valid, record numbers that are not
+ * E.164 digits, an attestation other than "A", "B", "C" or empty, an origid
+ * or trace ID neither empty nor 16 octets (HT_E_MALFORMED). Unknown result
+ * codes, peer states and audit statuses decode as they are; an unknown
+ * command decodes as HT_CTL_NONE. On failure `out` is left cleared and owns
+ * nothing.
  */
 int ht_ctl_decode_response(const uint8_t *buf, size_t len, ht_ctl_response *out) HT_WUR;
 
-/* Frees what `r` owns (the decoder's peers) and zeroes it. NULL is allowed. */
+/*
+ * Frees what `r` owns (the decoder's lists: peers, progress.errors,
+ * cdr_stats.peers, lookup.records, audit.entries) and zeroes it. NULL is
+ * allowed. Do not call it on a response whose lists are the caller's.
+ */
 void ht_ctl_response_clear(ht_ctl_response *r);
+
+/*
+ * For servers, before encoding: shortens the list of `resp`'s type (row
+ * errors, stats peers, lookup records, audit entries) until it is within its
+ * limit and the encoded response fits in HT_CTL_MAX_FRAME, and says so in
+ * the response: progress.errors_omitted grows by the number of row errors
+ * dropped; cdr_stats.peers_truncated, lookup.truncated or audit.truncated is
+ * set. Entries go from the end of the list; the array stays the caller's.
+ * Returns how many entries were dropped (0 for other types).
+ */
+size_t ht_ctl_response_fit(ht_ctl_response *resp);
 
 /*
  * Zeroes `r` and makes it a response of this version with `result` and
  * `detail` (cleaned and truncated with ht_ctl_text_clean; NULL for none),
- * type HT_CTL_NONE. Does not free peers: clear a decoded response first.
+ * type HT_CTL_NONE. Frees nothing: clear a decoded response first.
  */
 void ht_ctl_response_set(ht_ctl_response *r, int32_t result, const char *detail);
 
@@ -177,11 +346,14 @@ void ht_ctl_response_set(ht_ctl_response *r, int32_t result, const char *detail)
  * HT_CTL_VERSION (UNSUPPORTED_VERSION, with a detail naming both versions),
  * the connection's first request is a hello (HELLO_REQUIRED; `hello_done`
  * says one was accepted already), the command is known (UNKNOWN_REQUEST).
- * Fills `req` (zeroed if it did not decode) and sets `resp` with
+ * Fills `req` (zeroed if it did not decode; release it with
+ * ht_ctl_request_clear whatever the result) and sets `resp` with
  * ht_ctl_response_set; returns resp->result. On HT_CTL_RESULT_OK `resp` has
- * the request's type; a hello response is then complete, and for status or
- * peers the caller fills resp->status or resp->peers. If the result closes
- * (ht_ctl_result_closes) the server sends `resp` and then closes.
+ * the request's type; a hello response is then complete, and for the other
+ * commands the caller fills the body of that type (resp->status,
+ * resp->peers, resp->progress, resp->cdr_stats, resp->lookup, resp->audit).
+ * If the result closes (ht_ctl_result_closes) the server sends `resp` and
+ * then closes.
  */
 int32_t ht_ctl_admit(const uint8_t *body, size_t len, bool hello_done, ht_ctl_request *req,
 		     ht_ctl_response *resp);

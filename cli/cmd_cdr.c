@@ -1,0 +1,868 @@
+/*
+ * Call-record commands: cdr import, cdr stats, cdr lookup (spec/control.md,
+ * sections 6.4 to 6.6), and the control-socket client they share with
+ * `hoptrace audit`. Plain blocking POSIX socket I/O with a deadline for each
+ * wait; the CLI does not use libuv.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "hoptrace/control.h"
+#include "hoptrace/timefmt.h"
+
+/* --- the client ----------------------------------------------------------- */
+
+struct ctl_client {
+	int fd;
+	const char *path;
+	uint64_t deadline; /* CLOCK_MONOTONIC, ms */
+	ht_ctl_reader rd;
+	uint8_t buf[16384]; /* received, not yet fed to rd: buf[off..len) */
+	size_t off, len;
+};
+
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int remaining(const struct ctl_client *c)
+{
+	uint64_t now = clock_ms(CLOCK_MONOTONIC);
+	return now >= c->deadline ? 0 : (int)(c->deadline - now);
+}
+
+/* Waits for `events` on the socket; false on timeout (errno = ETIMEDOUT). */
+static bool wait_for(struct ctl_client *c, short events)
+{
+	struct pollfd p = {.fd = c->fd, .events = events};
+	for (;;) {
+		int n = poll(&p, 1, remaining(c));
+		if (n > 0)
+			return true;
+		if (n == 0) {
+			errno = ETIMEDOUT;
+			return false;
+		}
+		if (errno != EINTR)
+			return false;
+	}
+}
+
+const char *ctl_socket_path(const char *opt)
+{
+	const char *env = getenv(HT_CTL_SOCKET_ENV);
+	if (opt)
+		return opt;
+	return env && *env ? env : HT_CTL_SOCKET_DEFAULT;
+}
+
+static int no_daemon(const struct ctl_client *c, int err)
+{
+	return fail(EXIT_ERROR, "cannot connect to %s: %s (is hoptraced running?)", c->path,
+		    strerror(err));
+}
+
+static int do_connect(struct ctl_client *c)
+{
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(c->path) >= sizeof(sa.sun_path))
+		return fail(EXIT_ERROR, "%s: socket path too long (at most %zu bytes)", c->path,
+			    sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
+	if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		return fail(EXIT_ERROR, "socket: %s", strerror(errno));
+	int fl = fcntl(c->fd, F_GETFL);
+	if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return fail(EXIT_ERROR, "fcntl: %s", strerror(errno));
+	for (;;) {
+		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return EXIT_OK;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN) {
+			/* Linux: the listen queue is full. Try again shortly. */
+			if (remaining(c) == 0)
+				return no_daemon(c, ETIMEDOUT);
+			poll(NULL, 0, 50);
+			continue;
+		}
+		if (errno != EINPROGRESS)
+			return no_daemon(c, errno);
+		break;
+	}
+	int err = 0;
+	socklen_t len = sizeof(err);
+	if (!wait_for(c, POLLOUT))
+		return no_daemon(c, errno);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	return err ? no_daemon(c, err) : EXIT_OK;
+}
+
+static int send_all(struct ctl_client *c, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (!wait_for(c, POLLOUT))
+				return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
+					    strerror(errno));
+			continue;
+		}
+		return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
+			    w < 0 ? strerror(errno) : "nothing sent");
+	}
+	return EXIT_OK;
+}
+
+static int send_request(struct ctl_client *c, const ht_ctl_request *req)
+{
+	uint8_t *body, *frame;
+	size_t body_len, frame_len;
+	int rc = ht_ctl_encode_request(req, &body, &body_len);
+	if (rc != HT_OK)
+		return fail(EXIT_ERROR, "encoding the request: %s", ht_strerror(rc));
+	rc = ht_ctl_frame(body, body_len, &frame, &frame_len);
+	free(body);
+	if (rc != HT_OK)
+		return fail(EXIT_ERROR, "encoding the request: %s", ht_strerror(rc));
+	int ret = send_all(c, frame, frame_len);
+	free(frame);
+	return ret;
+}
+
+/* Reads one frame and decodes it as a response into `resp`. */
+static int recv_response(struct ctl_client *c, int timeout_s, ht_ctl_response *resp)
+{
+	for (;;) {
+		while (c->off < c->len) {
+			const uint8_t *body;
+			size_t body_len, used;
+			int rc =
+				ht_ctl_reader_feed(&c->rd, c->buf + c->off, c->len - c->off, &used);
+			if (rc != HT_OK)
+				return fail(EXIT_ERROR, "%s: bad response from hoptraced: %s",
+					    c->path, ht_strerror(rc));
+			c->off += used;
+			if (!ht_ctl_reader_frame(&c->rd, &body, &body_len))
+				continue;
+			rc = ht_ctl_decode_response(body, body_len, resp);
+			if (rc != HT_OK)
+				return fail(EXIT_ERROR, "%s: bad response from hoptraced: %s",
+					    c->path, ht_strerror(rc));
+			return EXIT_OK;
+		}
+		if (!wait_for(c, POLLIN)) {
+			if (errno == ETIMEDOUT)
+				return fail(EXIT_ERROR, "%s: no answer from hoptraced within %d s",
+					    c->path, timeout_s);
+			return fail(EXIT_ERROR, "%s: poll: %s", c->path, strerror(errno));
+		}
+		ssize_t n = recv(c->fd, c->buf, sizeof(c->buf), 0);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n < 0)
+			return fail(EXIT_ERROR, "%s: receiving from hoptraced: %s", c->path,
+				    strerror(errno));
+		if (n == 0)
+			return fail(EXIT_ERROR, "%s: hoptraced closed the connection%s", c->path,
+				    ht_ctl_reader_partial(&c->rd) ? " in the middle of a response"
+								  : " without answering");
+		c->off = 0;
+		c->len = (size_t)n;
+	}
+}
+
+int ctl_client_call(struct ctl_client *c, const ht_ctl_request *req, int timeout_ms,
+		    ht_ctl_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	c->deadline = clock_ms(CLOCK_MONOTONIC) + (uint64_t)timeout_ms;
+	int ret = send_request(c, req);
+	if (ret == EXIT_OK)
+		ret = recv_response(c, (timeout_ms + 999) / 1000, resp);
+	if (ret != EXIT_OK)
+		return ret;
+	if (resp->result == HT_CTL_RESULT_UNSUPPORTED_VERSION || resp->version != HT_CTL_VERSION)
+		ret = fail(EXIT_ERROR,
+			   "%s: hoptraced speaks control protocol version %lu, this hoptrace "
+			   "speaks version %d%s%s",
+			   c->path, (unsigned long)resp->version, HT_CTL_VERSION,
+			   resp->detail[0] ? ": " : "", resp->detail);
+	else if (resp->result == HT_CTL_RESULT_UNKNOWN_REQUEST)
+		ret = fail(EXIT_ERROR,
+			   "%s: hoptraced does not know the %s request (is it older than this "
+			   "hoptrace?)%s%s",
+			   c->path, ht_ctl_type_name(req->type), resp->detail[0] ? ": " : "",
+			   resp->detail);
+	else if (resp->result != HT_CTL_RESULT_OK)
+		ret = fail(EXIT_ERROR, "%s: hoptraced refused the %s request: %s%s%s", c->path,
+			   ht_ctl_type_name(req->type), ht_ctl_result_name(resp->result),
+			   resp->detail[0] ? ": " : "", resp->detail);
+	else if (resp->type != req->type)
+		ret = fail(EXIT_ERROR, "%s: hoptraced answered a %s request with %s", c->path,
+			   ht_ctl_type_name(req->type), ht_ctl_type_name(resp->type));
+	if (ret != EXIT_OK)
+		ht_ctl_response_clear(resp);
+	return ret;
+}
+
+void ctl_client_close(struct ctl_client *c)
+{
+	if (!c)
+		return;
+	ht_ctl_reader_free(&c->rd);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+int ctl_client_open(const char *path, struct ctl_client **out)
+{
+	struct ctl_client *c = calloc(1, sizeof(*c));
+	*out = NULL;
+	if (!c)
+		return fail(EXIT_ERROR, "out of memory");
+	c->fd = -1;
+	c->path = path;
+	ht_ctl_reader_init(&c->rd);
+	c->deadline = clock_ms(CLOCK_MONOTONIC) + CTL_CONNECT_TIMEOUT_MS;
+	int ret = do_connect(c);
+	if (ret == EXIT_OK) {
+		ht_ctl_request hello = {.version = HT_CTL_VERSION, .type = HT_CTL_HELLO};
+		ht_ctl_response resp;
+		ret = ctl_client_call(c, &hello, remaining(c), &resp);
+		ht_ctl_response_clear(&resp);
+	}
+	if (ret != EXIT_OK) {
+		ctl_client_close(c);
+		return ret;
+	}
+	*out = c;
+	return EXIT_OK;
+}
+
+/* --- shared option parsing ------------------------------------------------- */
+
+/* A provider ID for output: "(here)" for the empty one. */
+static const char *here(const char *id)
+{
+	return id[0] ? id : "(here)";
+}
+
+static void json_id(struct out *o, const char *key, const char *id)
+{
+	if (id[0])
+		out_str(o, key, id);
+	else
+		out_null(o, key);
+}
+
+/* A time in ms as RFC 3339 and its _ms twin. */
+static void json_time(struct out *o, const char *key, uint64_t ms)
+{
+	char buf[TIME_MS_STR_MAX], k2[48];
+	human_time_ms(ms, buf);
+	snprintf(k2, sizeof(k2), "%s_ms", key);
+	out_str(o, key, buf);
+	out_u64(o, k2, ms);
+}
+
+/* --- cdr import ------------------------------------------------------------- */
+
+/* Bad rows kept for --json; beyond this they are only counted. */
+#define JSON_ERRORS_MAX 100000
+/* Progress line updates, at most this often. */
+#define PROGRESS_EVERY_MS 250
+
+struct import {
+	const char *name; /* for messages: the path, or "<stdin>" */
+	bool json, quiet, tty;
+	uint64_t total;   /* size of a regular file; 0 = unknown */
+	uint64_t sent;    /* octets sent */
+	uint64_t started; /* CLOCK_MONOTONIC ms */
+	uint64_t last_progress;
+	bool progress_shown;
+	ht_ctl_import_progress last; /* counters of the last reply (no errors) */
+	uint64_t errors_omitted;     /* by the daemon, over the whole import */
+	ht_ctl_row_error *errors;    /* for --json */
+	size_t n_errors, cap_errors;
+	uint64_t errors_dropped; /* over JSON_ERRORS_MAX */
+};
+
+static void progress_clear(struct import *im)
+{
+	if (im->progress_shown) {
+		fputs("\r\033[K", stderr);
+		im->progress_shown = false;
+	}
+}
+
+static void progress_show(struct import *im, bool force)
+{
+	uint64_t now = clock_ms(CLOCK_MONOTONIC);
+	if (!im->tty || im->quiet || (!force && now - im->last_progress < PROGRESS_EVERY_MS))
+		return;
+	im->last_progress = now;
+	uint64_t rows = im->last.rows_imported + im->last.rows_rejected + im->last.rows_duplicate;
+	double secs = (double)(now - im->started) / 1000;
+	double rate = secs > 0 ? (double)rows / secs : 0;
+	char line[200];
+	int n = snprintf(line, sizeof(line), "%llu rows, %.0f rows/s", (unsigned long long)rows,
+			 rate);
+	if (im->total > 0 && im->last.bytes_acked <= im->total) {
+		double done = (double)im->last.bytes_acked / (double)im->total;
+		n += snprintf(line + n, sizeof(line) - (size_t)n, ", %.0f%%", done * 100);
+		if (done > 0 && secs > 0) {
+			uint64_t eta = (uint64_t)(secs / done - secs + 0.5);
+			snprintf(line + n, sizeof(line) - (size_t)n, ", ETA %llu:%02llu:%02llu",
+				 (unsigned long long)(eta / 3600),
+				 (unsigned long long)(eta / 60 % 60),
+				 (unsigned long long)(eta % 60));
+		}
+	}
+	fprintf(stderr, "\r\033[K%s", line);
+	fflush(stderr);
+	im->progress_shown = true;
+}
+
+static void keep_error(struct import *im, const ht_ctl_row_error *e)
+{
+	if (im->n_errors >= JSON_ERRORS_MAX) {
+		im->errors_dropped++;
+		return;
+	}
+	if (im->n_errors == im->cap_errors) {
+		size_t nc = im->cap_errors ? im->cap_errors * 2 : 64;
+		ht_ctl_row_error *n = realloc(im->errors, nc * sizeof(*n));
+		if (!n)
+			abort();
+		im->errors = n;
+		im->cap_errors = nc;
+	}
+	im->errors[im->n_errors++] = *e;
+}
+
+/* Reports the bad rows of one reply and keeps its counters. */
+static void take_reply(struct import *im, const ht_ctl_import_progress *p)
+{
+	bool say = !im->quiet;
+	if (say && (p->n_errors > 0 || p->errors_omitted > 0))
+		progress_clear(im);
+	for (size_t i = 0; i < p->n_errors; i++) {
+		const ht_ctl_row_error *e = &p->errors[i];
+		if (say)
+			fprintf(stderr, "%s:%llu: %s: %s\n", im->name, (unsigned long long)e->line,
+				e->reason, e->message);
+		if (im->json)
+			keep_error(im, e);
+	}
+	if (p->errors_omitted > 0 && say)
+		fprintf(stderr, "%s: %llu more bad row%s in this part of the file, not listed\n",
+			im->name, (unsigned long long)p->errors_omitted,
+			p->errors_omitted == 1 ? "" : "s");
+	im->errors_omitted += p->errors_omitted;
+	im->last = *p;
+	im->last.errors = NULL;
+	im->last.n_errors = 0;
+}
+
+/* Fills `buf` from `fd` until it is full or the input ends. */
+static ssize_t read_full(int fd, uint8_t *buf, size_t size)
+{
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int import_summary(const struct import *im)
+{
+	uint64_t elapsed = clock_ms(CLOCK_MONOTONIC) - im->started;
+	uint64_t rows = im->last.rows_imported + im->last.rows_rejected + im->last.rows_duplicate;
+	double secs = (double)elapsed / 1000;
+	uint64_t rate = (uint64_t)((double)rows * 1000 / (double)(elapsed ? elapsed : 1));
+	struct out *o = out_new(im->json);
+	if (im->json) {
+		out_str(o, "file", im->name);
+		out_u64(o, "imported", im->last.rows_imported);
+		out_u64(o, "rejected", im->last.rows_rejected);
+		out_u64(o, "duplicates", im->last.rows_duplicate);
+		out_u64(o, "bytes", im->last.bytes_acked);
+		out_u64(o, "elapsed_ms", elapsed);
+		out_u64(o, "rows_per_s", rate);
+		out_array(o, "errors");
+		for (size_t i = 0; i < im->n_errors; i++) {
+			struct out *e = out_append(o, "errors");
+			out_u64(e, "line", im->errors[i].line);
+			out_str(e, "reason", im->errors[i].reason);
+			out_str(e, "message", im->errors[i].message);
+		}
+		out_u64(o, "errors_not_listed", im->errors_omitted + im->errors_dropped);
+	} else {
+		char line[64];
+		out_u64(o, "imported", im->last.rows_imported);
+		out_u64(o, "rejected", im->last.rows_rejected);
+		out_u64(o, "duplicates", im->last.rows_duplicate);
+		human_bytes(im->last.bytes_acked, line, sizeof(line));
+		out_str(o, "bytes", line);
+		snprintf(line, sizeof(line), "%.1fs", secs);
+		out_str(o, "elapsed", line);
+		snprintf(line, sizeof(line), "%llu rows/s", (unsigned long long)rate);
+		out_str(o, "rate", line);
+	}
+	int ret = out_finish(o);
+	if (ret != EXIT_OK)
+		return ret;
+	return im->last.rows_rejected > 0 ? EXIT_REJECTED : EXIT_OK;
+}
+
+/* Streams the open file `fd` to the daemon, chunk by chunk. */
+static int import_stream(struct import *im, struct ctl_client *c, int fd)
+{
+	uint8_t *buf = malloc(HT_CTL_IMPORT_CHUNK_MAX);
+	if (!buf)
+		return fail(EXIT_ERROR, "out of memory");
+	int ret = EXIT_OK;
+	bool last = false;
+	while (!last && ret == EXIT_OK) {
+		ssize_t n = read_full(fd, buf, HT_CTL_IMPORT_CHUNK_MAX);
+		if (n < 0) {
+			progress_clear(im);
+			ret = fail(EXIT_ERROR, "%s: %s", im->name, strerror(errno));
+			break;
+		}
+		last = (size_t)n < HT_CTL_IMPORT_CHUNK_MAX;
+		ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_IMPORT};
+		req.import.data = buf;
+		req.import.len = (size_t)n;
+		req.import.last = last;
+		req.import.total_bytes = im->total;
+		ht_ctl_response resp;
+		ret = ctl_client_call(c, &req, CTL_CHUNK_TIMEOUT_MS, &resp);
+		if (ret != EXIT_OK)
+			break;
+		im->sent += (uint64_t)n;
+		take_reply(im, &resp.progress);
+		bool done = resp.progress.done;
+		ht_ctl_response_clear(&resp);
+		if (done != last) {
+			progress_clear(im);
+			ret = fail(EXIT_ERROR, "%s: hoptraced %s", c->path,
+				   last ? "did not end the import after the last chunk"
+					: "ended the import before the last chunk");
+			break;
+		}
+		progress_show(im, false);
+	}
+	free(buf);
+	return ret;
+}
+
+int cmd_cdr_import(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"quiet", no_argument, NULL, 'q'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sock = NULL;
+	struct import im;
+	int opt;
+	memset(&im, 0, sizeof(im));
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":s:q", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			im.json = true;
+			break;
+		case 'q':
+			im.quiet = true;
+			break;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		return usage_error("which file? (FILE, or - for standard input)");
+	if (optind + 1 != argc)
+		return usage_error("unexpected argument '%s'", argv[optind + 1]);
+	const char *path = argv[optind];
+	sock = ctl_socket_path(sock);
+	if (!*sock)
+		return usage_error("the socket path is empty");
+
+	int fd = 0;
+	im.name = strcmp(path, "-") ? path : "<stdin>";
+	if (strcmp(path, "-") != 0 && (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(EXIT_ERROR, "%s: %s", path, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		im.total = (uint64_t)st.st_size;
+	else if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		close(fd);
+		return fail(EXIT_ERROR, "%s: is a directory", path);
+	}
+	im.tty = isatty(2);
+
+	struct ctl_client *c;
+	int ret = ctl_client_open(sock, &c);
+	if (ret == EXIT_OK) {
+		im.started = im.last_progress = clock_ms(CLOCK_MONOTONIC);
+		ret = import_stream(&im, c, fd);
+		progress_clear(&im);
+		ctl_client_close(c);
+		if (ret != EXIT_OK && im.sent > 0)
+			fail(ret,
+			     "%s: the import stopped after %llu bytes; the rows acknowledged so "
+			     "far (%llu imported) are stored, and importing the file again is "
+			     "safe",
+			     im.name, (unsigned long long)im.last.bytes_acked,
+			     (unsigned long long)im.last.rows_imported);
+		else if (ret == EXIT_OK)
+			ret = import_summary(&im);
+	}
+	if (fd != 0)
+		close(fd);
+	free(im.errors);
+	return ret;
+}
+
+/* --- cdr stats ----------------------------------------------------------------- */
+
+/* Parses [-s SOCKET] [--json] and no arguments. */
+static int simple_opts(int argc, char **argv, const char **sock, bool *json)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+	*sock = NULL;
+	*json = false;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			*sock = optarg;
+			break;
+		case 'j':
+			*json = true;
+			break;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	*sock = ctl_socket_path(*sock);
+	if (!**sock)
+		return usage_error("the socket path is empty");
+	return EXIT_OK;
+}
+
+/* Connects, says hello, makes one request. */
+static int one_call(const char *sock, const ht_ctl_request *req, ht_ctl_response *resp)
+{
+	struct ctl_client *c;
+	memset(resp, 0, sizeof(*resp));
+	int ret = ctl_client_open(sock, &c);
+	if (ret == EXIT_OK)
+		ret = ctl_client_call(c, req, CTL_REPLY_TIMEOUT_MS, resp);
+	ctl_client_close(c);
+	return ret;
+}
+
+static int print_stats(const ht_ctl_cdr_stats *s, bool json)
+{
+	bool empty = s->first_ms == 0 && s->last_ms == 0;
+	struct out *o = out_new(json);
+	if (json) {
+		out_u64(o, "records", s->records);
+		out_u64(o, "partitions", s->partitions);
+		if (empty) {
+			out_null(o, "first");
+			out_null(o, "first_ms");
+			out_null(o, "last");
+			out_null(o, "last_ms");
+		} else {
+			json_time(o, "first", s->first_ms);
+			json_time(o, "last", s->last_ms);
+		}
+		out_u64(o, "bytes_on_disk", s->bytes_on_disk);
+		out_array(o, "peers");
+		for (size_t i = 0; i < s->n_peers; i++) {
+			struct out *p = out_append(o, "peers");
+			json_id(p, "provider_id", s->peers[i].provider_id);
+			out_u64(p, "as_upstream", s->peers[i].as_upstream);
+			out_u64(p, "as_downstream", s->peers[i].as_downstream);
+		}
+		out_bool(o, "peers_truncated", s->peers_truncated);
+		return out_finish(o);
+	}
+
+	char line[2 * HT_TIME_STR_MAX + 8];
+	out_u64(o, "records", s->records);
+	out_u64(o, "partitions", s->partitions);
+	if (empty) {
+		out_str(o, "span", "-");
+	} else {
+		char a[HT_TIME_STR_MAX], b[HT_TIME_STR_MAX];
+		ht_time_format(s->first_ms / 1000, a);
+		ht_time_format(s->last_ms / 1000, b);
+		snprintf(line, sizeof(line), "%s .. %s", a, b);
+		out_str(o, "span", line);
+	}
+	human_bytes(s->bytes_on_disk, line, sizeof(line));
+	out_str(o, "disk", line);
+	int ret = out_finish(o);
+	if (ret != EXIT_OK)
+		return ret;
+	printf("\n");
+	static const char *const headers[] = {"PROVIDER", "AS-UPSTREAM", "AS-DOWNSTREAM"};
+	struct table *t = table_new(headers, 3);
+	for (size_t i = 0; i < s->n_peers; i++) {
+		char up[24], down[24];
+		snprintf(up, sizeof(up), "%llu", (unsigned long long)s->peers[i].as_upstream);
+		snprintf(down, sizeof(down), "%llu", (unsigned long long)s->peers[i].as_downstream);
+		const char *cells[] = {here(s->peers[i].provider_id), up, down};
+		table_row(t, cells);
+	}
+	ret = table_finish(t);
+	if (s->peers_truncated)
+		fprintf(stderr, "hoptrace: more providers than one answer can list; %zu shown\n",
+			s->n_peers);
+	return ret;
+}
+
+int cmd_cdr_stats(int argc, char **argv)
+{
+	const char *sock;
+	bool json;
+	int ret = simple_opts(argc, argv, &sock, &json);
+	if (ret != EXIT_OK)
+		return ret;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_STATS};
+	ht_ctl_response resp;
+	if ((ret = one_call(sock, &req, &resp)) != EXIT_OK)
+		return ret;
+	ret = print_stats(&resp.cdr_stats, json);
+	ht_ctl_response_clear(&resp);
+	return ret;
+}
+
+/* --- cdr lookup ------------------------------------------------------------------ */
+
+/* Seconds with up to 3 decimals ("5", "0.25") as ms, at most UINT32_MAX. */
+static bool parse_seconds_ms(const char *s, uint32_t *ms)
+{
+	uint64_t whole = 0, frac = 0;
+	size_t i = 0, fd = 0;
+	if (!(s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		whole = whole * 10 + (uint64_t)(s[i] - '0');
+		if (whole > UINT32_MAX / 1000)
+			return false;
+	}
+	if (s[i] == '.') {
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++, fd++)
+			if (fd < 3)
+				frac = frac * 10 + (uint64_t)(s[i] - '0');
+			else if (s[i] != '0')
+				return false; /* finer than a millisecond */
+		if (fd == 0)
+			return false;
+		for (; fd < 3; fd++)
+			frac *= 10;
+	}
+	if (s[i] != 0)
+		return false;
+	uint64_t v = whole * 1000 + frac;
+	if (v > UINT32_MAX)
+		return false;
+	*ms = (uint32_t)v;
+	return true;
+}
+
+static int print_records(const ht_ctl_cdr_records *l, bool json)
+{
+	if (json) {
+		struct out *o = out_new(true);
+		out_array(o, "records");
+		for (size_t i = 0; i < l->n; i++) {
+			const ht_cdr *r = &l->records[i];
+			struct out *e = out_append(o, "records");
+			char att[2] = {r->attestation, 0};
+			json_time(e, "time", r->time_ms);
+			out_str(e, "calling", r->calling);
+			out_str(e, "called", r->called);
+			json_id(e, "upstream", r->upstream);
+			json_id(e, "downstream", r->downstream);
+			out_str(e, "customer_ref", r->customer_ref);
+			if (r->attestation)
+				out_str(e, "attestation", att);
+			else
+				out_null(e, "attestation");
+			if (r->has_origid) {
+				char u[37];
+				ht_uuid_format(r->origid, u);
+				out_str(e, "origid", u);
+			} else {
+				out_null(e, "origid");
+			}
+			out_str(e, "call_id", r->call_id);
+		}
+		out_bool(o, "truncated", l->truncated);
+		return out_finish(o);
+	}
+	static const char *const headers[] = {
+		"TIME",   "CALLING", "CALLED",       "UPSTREAM", "DOWNSTREAM",
+		"ATTEST", "ORIGID",  "CUSTOMER-REF", "CALL-ID",
+	};
+	struct table *t = table_new(headers, 9);
+	for (size_t i = 0; i < l->n; i++) {
+		const ht_cdr *r = &l->records[i];
+		char when[TIME_MS_STR_MAX], att[2] = {r->attestation ? r->attestation : '-', 0};
+		char u[37] = "-";
+		human_time_ms(r->time_ms, when);
+		if (r->has_origid)
+			ht_uuid_format(r->origid, u);
+		const char *cells[] = {
+			when,
+			r->calling,
+			r->called,
+			here(r->upstream),
+			here(r->downstream),
+			att,
+			u,
+			r->customer_ref[0] ? r->customer_ref : "-",
+			r->call_id[0] ? r->call_id : "-",
+		};
+		table_row(t, cells);
+	}
+	return table_finish(t);
+}
+
+int cmd_cdr_lookup(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{"calling", required_argument, NULL, 'a'},
+		{"called", required_argument, NULL, 'b'},
+		{"time", required_argument, NULL, 't'},
+		{"tolerance", required_argument, NULL, 'T'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sock = NULL, *calling = NULL, *called = NULL, *when = NULL;
+	bool json = false;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_LOOKUP};
+	int opt;
+	req.lookup.tolerance_ms = 5000;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'a':
+			calling = optarg;
+			break;
+		case 'b':
+			called = optarg;
+			break;
+		case 't':
+			when = optarg;
+			break;
+		case 'T':
+			if (!parse_seconds_ms(optarg, &req.lookup.tolerance_ms))
+				return usage_error("--tolerance: '%s' is not a number of seconds "
+						   "(at most 4294967, to the ms)",
+						   optarg);
+			break;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (!calling || !called || !when)
+		return usage_error("--calling, --called and --time are required");
+	const char *num[2] = {calling, called};
+	char *dst[2] = {req.lookup.calling, req.lookup.called};
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(num[i]);
+		if (n == 0 || n > HT_CTL_NUMBER_MAX || !ht_ctl_text_valid(num[i], n))
+			return usage_error("--%s: not a phone number (at most %d characters)",
+					   i ? "called" : "calling", HT_CTL_NUMBER_MAX);
+		memcpy(dst[i], num[i], n + 1);
+	}
+	if (!parse_time_ms(when, &req.lookup.time_ms))
+		return usage_error("--time: '%s' is not RFC 3339, epoch seconds or epoch ms", when);
+	sock = ctl_socket_path(sock);
+	if (!*sock)
+		return usage_error("the socket path is empty");
+
+	ht_ctl_response resp;
+	int ret = one_call(sock, &req, &resp);
+	if (ret != EXIT_OK)
+		return ret;
+	if (json || resp.lookup.n > 0)
+		ret = print_records(&resp.lookup, json);
+	if (ret == EXIT_OK && resp.lookup.truncated)
+		fprintf(stderr, "hoptrace: more records match; the first %zu are shown\n",
+			resp.lookup.n);
+	if (ret == EXIT_OK && resp.lookup.n == 0) {
+		if (!json)
+			fprintf(stderr, "hoptrace: no matching record\n");
+		ret = EXIT_REJECTED;
+	}
+	ht_ctl_response_clear(&resp);
+	return ret;
+}
