@@ -39,7 +39,59 @@ struct partition {
 	/* index -> provider ID; [0] is "" (here) */
 	char (*names)[HT_PROVIDER_ID_MAX + 1];
 	size_t n_names;
+	/* provider ID -> index, open addressing; 0 = empty slot */
+	uint16_t *slots;
+	size_t n_slots;
 };
+
+static size_t name_hash(const char *s)
+{
+	size_t h = 14695981039346656037ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The index of `id` among the first `limit` names, or 0. Slots may point at
+ * provisional names of an aborted transaction: the name comparison skips
+ * them.
+ */
+static uint16_t name_find(const struct partition *p, const char *id, size_t limit)
+{
+	if (!p->n_slots)
+		return 0;
+	for (size_t i = name_hash(id) & (p->n_slots - 1);; i = (i + 1) & (p->n_slots - 1)) {
+		uint16_t idx = p->slots[i];
+		if (!idx)
+			return 0;
+		if (idx < limit && strcmp(p->names[idx], id) == 0)
+			return idx;
+	}
+}
+
+static int name_add(struct partition *p, uint16_t idx)
+{
+	if ((size_t)(idx + 1) * 2 > p->n_slots) { /* keep the table at most half full */
+		size_t n = p->n_slots ? p->n_slots * 2 : 64;
+		while ((size_t)(idx + 1) * 2 > n)
+			n *= 2;
+		uint16_t *ns = calloc(n, sizeof(*ns));
+		if (!ns)
+			return ENOMEM;
+		free(p->slots);
+		p->slots = ns;
+		p->n_slots = n;
+		for (size_t j = 1; j < idx; j++)
+			if (p->names[j][0])
+				name_add(p, (uint16_t)j);
+	}
+	size_t i = name_hash(p->names[idx]) & (p->n_slots - 1);
+	while (p->slots[i])
+		i = (i + 1) & (p->n_slots - 1);
+	p->slots[i] = idx;
+	return 0;
+}
 
 struct hd_store {
 	char *dir;
@@ -153,6 +205,7 @@ static void part_free(struct partition *p)
 	if (p->env)
 		mdb_env_close(p->env);
 	free(p->names);
+	free(p->slots);
 	free(p->path);
 	free(p);
 }
@@ -186,6 +239,10 @@ static int load_names(struct partition *p, MDB_txn *txn)
 		p->names[idx][k.mv_size] = 0;
 		if (idx >= p->n_names)
 			p->n_names = (size_t)idx + 1;
+		if (name_add(p, idx) != 0) {
+			mdb_cursor_close(cur);
+			return ENOMEM;
+		}
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -330,7 +387,8 @@ struct kv {
 
 static int cmp_kv(const void *a, const void *b)
 {
-	return memcmp(((const struct kv *)a)->key, ((const struct kv *)b)->key, KEY_LEN);
+	return memcmp((*(const struct kv *const *)a)->key, (*(const struct kv *const *)b)->key,
+		      KEY_LEN);
 }
 
 /* The index of provider `id` in `p`, added within `txn` if new. */
@@ -341,11 +399,10 @@ static int peer_index(struct partition *p, MDB_txn *txn, const char *id, uint16_
 		*idx = 0;
 		return 0;
 	}
-	for (size_t i = 1; i < *n_names; i++) {
-		if (strcmp(p->names[i], id) == 0) {
-			*idx = (uint16_t)i;
-			return 0;
-		}
+	uint16_t found = name_find(p, id, *n_names);
+	if (found) {
+		*idx = found;
+		return 0;
 	}
 	if (*n_names > HD_STORE_MAX_PEERS)
 		return MDB_MAP_FULL;
@@ -358,7 +415,7 @@ static int peer_index(struct partition *p, MDB_txn *txn, const char *id, uint16_
 	/* Names past p->n_names are provisional until the commit. */
 	strcpy(p->names[*n_names], id);
 	*idx = (uint16_t)(*n_names)++;
-	return 0;
+	return name_add(p, *idx);
 }
 
 static int encode(const ht_cdr *r, struct kv *kv)
@@ -497,10 +554,16 @@ static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, cons
 		put_be(kvs[i].val + 14, kvs[i].up, 2);
 	}
 	/* Key order: neighbouring records share pages, as in a merge. */
+	struct kv **order = rc ? NULL : malloc(n * sizeof(*order));
+	if (!rc && !order)
+		rc = ENOMEM;
+	for (size_t i = 0; i < n && !rc; i++)
+		order[i] = &kvs[i];
 	if (!rc)
-		qsort(kvs, n, sizeof(*kvs), cmp_kv);
-	for (size_t i = 0; i < n && !rc; i++) {
-		MDB_val k = {KEY_LEN, kvs[i].key}, v = {kvs[i].val_len, kvs[i].val};
+		qsort(order, n, sizeof(*order), cmp_kv);
+	for (size_t j = 0; j < n && !rc; j++) {
+		struct kv *x = order[j];
+		MDB_val k = {KEY_LEN, x->key}, v = {x->val_len, x->val};
 		rc = mdb_put(txn, p->calls, &k, &v, MDB_NODUPDATA);
 		if (rc == MDB_KEYEXIST) {
 			dup++;
@@ -510,9 +573,9 @@ static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, cons
 		if (rc)
 			break;
 		added++;
-		up[2 * kvs[i].up]++;
-		up[2 * kvs[i].down + 1]++;
-		uint64_t t = get_be(kvs[i].key + 4, 6);
+		up[2 * x->up]++;
+		up[2 * x->down + 1]++;
+		uint64_t t = get_be(x->key + 4, 6);
 		if (t < lo)
 			lo = t;
 		if (t > hi)
@@ -524,6 +587,7 @@ static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, cons
 	if (!rc && added)
 		rc = span_update(p, txn, lo, hi);
 	free(up);
+	free(order);
 	free(kvs);
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -617,13 +681,9 @@ static int lookup_part(struct partition *p, const char *downstream, uint16_t hlo
 {
 	uint16_t down = 0;
 	if (downstream[0]) {
-		size_t i;
-		for (i = 1; i < p->n_names; i++)
-			if (strcmp(p->names[i], downstream) == 0)
-				break;
-		if (i == p->n_names)
+		down = name_find(p, downstream, p->n_names);
+		if (!down)
 			return HT_OK; /* never handed this peer a call that day */
-		down = (uint16_t)i;
 	}
 	MDB_txn *txn;
 	MDB_cursor *cur;
