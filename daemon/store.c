@@ -17,19 +17,25 @@
 /*
  * On-disk layout (docs/store.md). One LMDB file per UTC day,
  * DIR/cdr-YYYYMMDD.mdb, holding three databases:
- *   calls  key  down(2) hint(2) time_ms(6), big-endian, so one downstream
- *              peer's calls are contiguous, by hint, then by time;
+ *   calls  key  down(2) bucket(2) hint(2) ms(2), big-endian: the call's
+ *              time is day * 86400000 + bucket * 10000 + ms. One
+ *              downstream peer's calls are contiguous, by 10-second bucket,
+ *              then by hint, then by time: a look-up seeks straight to its
+ *              hint in one or two buckets, and time-ordered imports write
+ *              into the newest bucket of each peer only, so a commit
+ *              rewrites few pages;
  *          data calling(7) called(7) up(2) flags(1) [origid(16)]
  *              [len(1) customer_ref] [len(1) call_id]; sorted duplicates
  *              (MDB_DUPSORT), so a record stored twice is found, not added;
  *   peers  provider ID -> index(2); index 0 is "here";
  *   meta   "span" -> first_ms(8) last_ms(8); "c" index(2) -> up(8) down(8).
  */
-#define KEY_LEN  10
-#define VAL_MAX  (17 + 16 + 1 + 64 + 1 + 128)
-#define F_ORIGID 0x04
-#define F_CREF   0x08
-#define F_CALLID 0x10
+#define KEY_LEN   8
+#define BUCKET_MS 10000ULL
+#define VAL_MAX   (17 + 16 + 1 + 64 + 1 + 128)
+#define F_ORIGID  0x04
+#define F_CREF    0x08
+#define F_CALLID  0x10
 
 struct partition {
 	uint32_t day; /* days since the epoch */
@@ -385,6 +391,13 @@ struct kv {
 	uint16_t val_len, up, down;
 };
 
+/* The call time a key of partition `p` stands for. */
+static uint64_t key_time(const struct partition *p, const uint8_t *key)
+{
+	return (uint64_t)p->day * HD_STORE_DAY_MS + get_be(key + 2, 2) * BUCKET_MS +
+	       get_be(key + 6, 2);
+}
+
 static int cmp_kv(const void *a, const void *b)
 {
 	return memcmp((*(const struct kv *const *)a)->key, (*(const struct kv *const *)b)->key,
@@ -473,8 +486,10 @@ static int encode(const ht_cdr *r, struct kv *kv)
 	}
 	v[16] = flags;
 	kv->val_len = (uint16_t)n;
-	put_be(kv->key + 2, hd_store_hint(r->calling, r->called), 2);
-	put_be(kv->key + 4, r->time_ms, 6);
+	uint64_t in_day = r->time_ms % HD_STORE_DAY_MS;
+	put_be(kv->key + 2, in_day / BUCKET_MS, 2);
+	put_be(kv->key + 4, hd_store_hint(r->calling, r->called), 2);
+	put_be(kv->key + 6, in_day % BUCKET_MS, 2);
 	return 0;
 }
 
@@ -575,7 +590,7 @@ static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, cons
 		added++;
 		up[2 * x->up]++;
 		up[2 * x->down + 1]++;
-		uint64_t t = get_be(x->key + 4, 6);
+		uint64_t t = key_time(p, x->key);
 		if (t < lo)
 			lo = t;
 		if (t > hi)
@@ -636,15 +651,32 @@ int hd_store_insert(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
 
 /* ---- lookup ---- */
 
+/* The inverse of digits_to_u64: at most 15 digits, else -1. */
+static int u64_to_digits(uint64_t v, char out[16])
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && n < sizeof(tmp));
+	if (v || n > 15)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	out[n] = 0;
+	return 0;
+}
+
 static int decode(struct partition *p, const MDB_val *k, const MDB_val *v, ht_cdr *r)
 {
 	const uint8_t *b = v->mv_data;
 	if (v->mv_size < 17 || k->mv_size != KEY_LEN)
 		return -1;
 	memset(r, 0, sizeof(*r));
-	r->time_ms = get_be((const uint8_t *)k->mv_data + 4, 6);
-	snprintf(r->calling, sizeof(r->calling), "%llu", (unsigned long long)get_be(b, 7));
-	snprintf(r->called, sizeof(r->called), "%llu", (unsigned long long)get_be(b + 7, 7));
+	r->time_ms = key_time(p, k->mv_data);
+	if (u64_to_digits(get_be(b, 7), r->calling) || u64_to_digits(get_be(b + 7, 7), r->called))
+		return -1;
 	size_t up = get_be(b + 14, 2), down = get_be(k->mv_data, 2);
 	if (up >= p->n_names || down >= p->n_names)
 		return -1;
@@ -694,31 +726,28 @@ static int lookup_part(struct partition *p, const char *downstream, uint16_t hlo
 		mdb_txn_abort(txn);
 		return lmdb_err(rc, "cursor", p->path);
 	}
+	/* The window within this day, as buckets and milliseconds. */
+	uint64_t day0 = (uint64_t)p->day * HD_STORE_DAY_MS;
+	uint64_t lo = from > day0 ? from - day0 : 0;
+	uint64_t hi = to - day0 < HD_STORE_DAY_MS ? to - day0 : HD_STORE_DAY_MS - 1;
 	uint8_t seek[KEY_LEN];
-	bool past = false; /* beyond this downstream peer or the hint range */
-	for (uint32_t h = hlo; h <= hhi && !*stop && !past; h++) {
+	rc = 0;
+	for (uint64_t b = lo / BUCKET_MS; b <= hi / BUCKET_MS && !*stop; b++) {
+		/* Hints hlo..hhi of one bucket are one contiguous key range. */
 		put_be(seek, down, 2);
-		put_be(seek + 2, h, 2);
-		put_be(seek + 4, from, 6);
+		put_be(seek + 2, b, 2);
+		put_be(seek + 4, hlo, 2);
+		put_be(seek + 6, 0, 2);
 		MDB_val k = {KEY_LEN, seek}, v;
 		for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
 		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 			const uint8_t *kb = k.mv_data;
-			if (k.mv_size != KEY_LEN || get_be(kb, 2) != down) {
-				past = true;
+			if (k.mv_size != KEY_LEN || get_be(kb, 2) != down ||
+			    get_be(kb + 2, 2) != b || get_be(kb + 4, 2) > hhi)
 				break;
-			}
-			uint64_t kh = get_be(kb + 2, 2);
-			if (kh != h) {
-				/* Skip empty hints at once: jump to the one found. */
-				if (kh > hhi)
-					past = true;
-				else
-					h = (uint32_t)kh - 1;
-				break;
-			}
-			if (get_be(kb + 4, 6) > to)
-				break;
+			uint64_t t = b * BUCKET_MS + get_be(kb + 6, 2);
+			if (t < lo || t > hi)
+				continue;
 			ht_cdr r;
 			if (decode(p, &k, &v, &r) != 0) {
 				log_error("store: %s: undecodable record", p->path);
@@ -734,8 +763,6 @@ static int lookup_part(struct partition *p, const char *downstream, uint16_t hlo
 			mdb_txn_abort(txn);
 			return lmdb_err(rc, "lookup", p->path);
 		}
-		if (rc == MDB_NOTFOUND)
-			break;
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
