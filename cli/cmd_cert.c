@@ -69,7 +69,7 @@ static void show_cert(struct out *o, const ht_cert_info *i)
 int cmd_cert_show(int argc, char **argv)
 {
 	bool json;
-	const char *file;
+	const char *file = NULL;
 	ht_cert *cert;
 	int ret = show_args(argc, argv, &json, &file);
 	if (ret != EXIT_OK)
@@ -85,7 +85,7 @@ int cmd_cert_show(int argc, char **argv)
 int cmd_crl_show(int argc, char **argv)
 {
 	bool json;
-	const char *file;
+	const char *file = NULL;
 	int ret = show_args(argc, argv, &json, &file);
 	if (ret != EXIT_OK)
 		return ret;

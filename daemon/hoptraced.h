@@ -93,7 +93,10 @@ struct hd_daemon {
 	void *ctl; /* the control server (ctl.c) */
 	struct hd_store *store;
 	struct hd_audit *audit;
-	uv_timer_t expire_timer; /* retention, hourly */
+	uv_timer_t expire_timer; /* retention and compaction, hourly */
+	uv_work_t compact_work;  /* one partition compaction at a time */
+	struct hd_store_compaction *compact_job;
+	int compact_result;
 	bool stopping;
 };
 

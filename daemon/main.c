@@ -207,6 +207,49 @@ static int open_state(struct hd_daemon *d)
 	return 0;
 }
 
+static void compact_next(struct hd_daemon *d);
+
+static void compact_work(uv_work_t *w)
+{
+	struct hd_daemon *d = w->data;
+	d->compact_result = hd_store_compact_run(d->compact_job);
+}
+
+static void compact_done(uv_work_t *w, int status)
+{
+	struct hd_daemon *d = w->data;
+	int rc = hd_store_compact_finish(d->store, d->compact_job,
+					 status == 0 ? d->compact_result : HT_E_IO);
+	d->compact_job = NULL;
+	if (rc == HT_OK && !d->stopping)
+		compact_next(d); /* one after the other, on the worker thread */
+}
+
+/*
+ * Days that are over (before yesterday: late records of yesterday still
+ * arrive) are rewritten with full pages, on a worker thread, so lookups and
+ * imports go on meanwhile.
+ */
+static void compact_next(struct hd_daemon *d)
+{
+	uint32_t *days;
+	size_t n;
+	if (d->compact_job || d->stopping)
+		return;
+	uint32_t before = (uint32_t)(hd_now_ms() / HD_STORE_DAY_MS) - 1;
+	if (hd_store_compactable(d->store, before, &days, &n) != HT_OK)
+		return;
+	if (n && hd_store_compact_begin(d->store, days[0], &d->compact_job) == HT_OK) {
+		d->compact_work.data = d;
+		if (uv_queue_work(d->loop, &d->compact_work, compact_work, compact_done) != 0) {
+			if (hd_store_compact_finish(d->store, d->compact_job, HT_E_IO) != HT_OK)
+				log_warn("store: cannot start a compaction");
+			d->compact_job = NULL;
+		}
+	}
+	free(days);
+}
+
 static void on_expire(uv_timer_t *t)
 {
 	struct hd_daemon *d = t->data;
@@ -214,6 +257,7 @@ static void on_expire(uv_timer_t *t)
 	if (hd_store_expire(d->store, hd_now_ms(), &dropped) == HT_OK && dropped)
 		log_info("store: %zu partitions past %u days of retention dropped", dropped,
 			 d->cfg.retention_days);
+	compact_next(d);
 }
 
 static void on_signal(uv_signal_t *s, int signum)

@@ -45,6 +45,7 @@ struct partition {
 	/* index -> provider ID; [0] is "" (here) */
 	char (*names)[HT_PROVIDER_ID_MAX + 1];
 	size_t n_names;
+	bool compacting; /* a compaction copy is reading it: retention waits */
 	/* provider ID -> index, open addressing; 0 = empty slot */
 	uint16_t *slots;
 	size_t n_slots;
@@ -360,6 +361,16 @@ int hd_store_open(hd_store **out, const hd_store_opts *opts)
 	while (rc == HT_OK && (e = readdir(d))) {
 		uint32_t day;
 		struct partition *p;
+		size_t nl = strlen(e->d_name);
+		if (nl > 8 && strncmp(e->d_name, "cdr-", 4) == 0 &&
+		    (strcmp(e->d_name + nl - 4, ".tmp") == 0 ||
+		     strcmp(e->d_name + nl - 9, ".tmp-lock") == 0)) {
+			/* An interrupted compaction: the partition itself is intact. */
+			char path[4096];
+			snprintf(path, sizeof(path), "%s/%s", s->dir, e->d_name);
+			unlink(path);
+			continue;
+		}
 		if (parse_part_name(e->d_name, &day) == 0)
 			rc = part_get(s, day, true, &p);
 	}
@@ -825,6 +836,197 @@ int hd_store_find_call(hd_store *s, const char *calling, const char *called, uin
 	return HT_OK;
 }
 
+/* ---- compaction ---- */
+
+struct hd_store_compaction {
+	struct partition *p; /* kept from retention while the job lives */
+	uint64_t map_size;
+	size_t txnid; /* the partition's last transaction when copied */
+	char *tmp;
+};
+
+static bool is_compacted(struct partition *p)
+{
+	MDB_txn *txn;
+	bool yes = false;
+	if (mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn) == 0) {
+		MDB_val k = {9, "compacted"}, v;
+		yes = mdb_get(txn, p->meta, &k, &v) == 0;
+		mdb_txn_abort(txn);
+	}
+	return yes;
+}
+
+int hd_store_compactable(hd_store *s, uint32_t before_day, uint32_t **days, size_t *n)
+{
+	*days = malloc((s->n_parts ? s->n_parts : 1) * sizeof(**days));
+	*n = 0;
+	if (!*days)
+		return HT_E_NOMEM;
+	for (size_t i = 0; i < s->n_parts; i++)
+		if (s->parts[i]->day < before_day && !is_compacted(s->parts[i]))
+			(*days)[(*n)++] = s->parts[i]->day;
+	return HT_OK;
+}
+
+/* Copies every entry of `from` into `to` in key order with MDB_APPEND. */
+static int copy_dbi(MDB_txn *rt, MDB_dbi from, MDB_txn *wt, MDB_dbi to, bool dups)
+{
+	MDB_cursor *rc_, *wc;
+	int rc = mdb_cursor_open(rt, from, &rc_);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(wt, to, &wc)) != 0) {
+		mdb_cursor_close(rc_);
+		return rc;
+	}
+	MDB_val k, v;
+	for (rc = mdb_cursor_get(rc_, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(rc_, &k, &v, MDB_NEXT)) {
+		rc = mdb_cursor_put(wc, &k, &v, dups ? MDB_APPEND | MDB_APPENDDUP : MDB_APPEND);
+		if (rc == MDB_KEYEXIST && dups) /* the next duplicate of the same key */
+			rc = mdb_cursor_put(wc, &k, &v, MDB_APPENDDUP);
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(wc);
+	mdb_cursor_close(rc_);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int hd_store_compact_begin(hd_store *s, uint32_t day, hd_store_compaction **job)
+{
+	struct partition *p;
+	int rc = part_get(s, day, false, &p);
+	if (rc != HT_OK || !p || p->compacting)
+		return rc == HT_OK ? HT_E_INVAL : rc;
+	hd_store_compaction *j = calloc(1, sizeof(*j));
+	if (!j)
+		return HT_E_NOMEM;
+	size_t n = strlen(p->path) + 8;
+	j->tmp = malloc(n);
+	if (!j->tmp) {
+		free(j);
+		return HT_E_NOMEM;
+	}
+	snprintf(j->tmp, n, "%s.tmp", p->path);
+	j->p = p;
+	j->map_size = s->opts.map_size;
+	p->compacting = true;
+	*job = j;
+	return HT_OK;
+}
+
+int hd_store_compact_run(hd_store_compaction *j)
+{
+	struct partition *p = j->p;
+	int rc;
+
+	MDB_env *env = NULL;
+	MDB_txn *rt = NULL, *wt = NULL;
+	MDB_dbi calls, peers, meta;
+	rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &rt);
+	if (!rc) {
+		j->txnid = mdb_txn_id(rt);
+		rc = mdb_env_create(&env);
+	}
+	if (!rc)
+		rc = mdb_env_set_maxdbs(env, 4);
+	if (!rc)
+		rc = mdb_env_set_mapsize(env, j->map_size);
+	if (!rc)
+		rc = mdb_env_open(env, j->tmp, MDB_NOSUBDIR | MDB_NOTLS | MDB_NOSYNC, 0640);
+	if (!rc)
+		rc = mdb_txn_begin(env, NULL, 0, &wt);
+	if (!rc)
+		rc = mdb_dbi_open(wt, "calls", MDB_CREATE | MDB_DUPSORT, &calls);
+	if (!rc)
+		rc = mdb_dbi_open(wt, "peers", MDB_CREATE, &peers);
+	if (!rc)
+		rc = mdb_dbi_open(wt, "meta", MDB_CREATE, &meta);
+	if (!rc)
+		rc = copy_dbi(rt, p->calls, wt, calls, true);
+	if (!rc)
+		rc = copy_dbi(rt, p->peers, wt, peers, false);
+	if (!rc)
+		rc = copy_dbi(rt, p->meta, wt, meta, false);
+	if (!rc) {
+		MDB_val k = {9, "compacted"}, v = {1, "1"};
+		rc = mdb_put(wt, meta, &k, &v, 0);
+	}
+	if (!rc) {
+		rc = mdb_txn_commit(wt);
+		wt = NULL;
+	}
+	if (!rc)
+		rc = mdb_env_sync(env, 1); /* durable before it can replace the original */
+	if (wt)
+		mdb_txn_abort(wt);
+	if (rt)
+		mdb_txn_abort(rt);
+	if (env)
+		mdb_env_close(env);
+	char lock[4096];
+	snprintf(lock, sizeof(lock), "%s-lock", j->tmp);
+	unlink(lock);
+	if (rc) {
+		/* Not logged here: this may run on a worker thread. */
+		unlink(j->tmp);
+		return HT_E_IO;
+	}
+	return HT_OK;
+}
+
+int hd_store_compact_finish(hd_store *s, hd_store_compaction *j, int run_result)
+{
+	struct partition *p = j->p;
+	int rc = run_result;
+	MDB_envinfo info;
+	p->compacting = false;
+	if (rc != HT_OK) {
+		log_error("store: compacting %s failed; will try again later", p->path);
+	} else if (mdb_env_info(p->env, &info) != 0 || info.me_last_txnid != j->txnid) {
+		rc = HT_E_STALE; /* written meanwhile: try again later */
+		unlink(j->tmp);
+	} else {
+		size_t i = 0;
+		while (s->parts[i] != p)
+			i++;
+		uint32_t day = p->day;
+		mdb_env_close(p->env); /* the owner's thread: no reader is open */
+		p->env = NULL;
+		if (rename(j->tmp, p->path) != 0) {
+			log_error("store: compaction of %s not installed: %s", p->path,
+				  strerror(errno));
+			unlink(j->tmp);
+			rc = HT_E_IO;
+		}
+		/* Reopen whichever file is now in place. */
+		struct partition *np;
+		part_free(p);
+		int orc = part_open(s, day, &np);
+		if (orc != HT_OK) {
+			memmove(&s->parts[i], &s->parts[i + 1], (s->n_parts - i - 1) * sizeof(np));
+			s->n_parts--;
+			rc = orc;
+		} else {
+			s->parts[i] = np;
+			if (rc == HT_OK)
+				log_info("store: compacted %s", np->path);
+		}
+	}
+	free(j->tmp);
+	free(j);
+	return rc;
+}
+
+int hd_store_compact(hd_store *s, uint32_t day)
+{
+	hd_store_compaction *j;
+	int rc = hd_store_compact_begin(s, day, &j);
+	return rc == HT_OK ? hd_store_compact_finish(s, j, hd_store_compact_run(j)) : rc;
+}
+
 /* ---- retention ---- */
 
 int hd_store_expire(hd_store *s, uint64_t now_ms, size_t *dropped)
@@ -835,7 +1037,7 @@ int hd_store_expire(hd_store *s, uint64_t now_ms, size_t *dropped)
 	for (size_t i = 0; i < s->n_parts; i++) {
 		struct partition *p = s->parts[i];
 		uint64_t end = ((uint64_t)p->day + 1) * HD_STORE_DAY_MS;
-		if (end + keep_ms > now_ms) {
+		if (end + keep_ms > now_ms || p->compacting) {
 			s->parts[keep++] = p;
 			continue;
 		}

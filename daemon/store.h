@@ -79,6 +79,33 @@ int hd_store_find_call(hd_store *s, const char *calling, const char *called, uin
  */
 int hd_store_expire(hd_store *s, uint64_t now_ms, size_t *dropped) HT_WUR;
 
+/*
+ * Compaction: a day's partition, written while the day was current, has
+ * half-full pages; once the day is over it can be rewritten in key order
+ * with full pages (roughly halving its size). Three steps so the copy can
+ * run on a worker thread while the owner keeps using the store:
+ * hd_store_compact_begin (owner's thread: picks the partition and keeps
+ * retention off it), hd_store_compact_run (any thread: reads the partition
+ * and writes DIR/cdr-YYYYMMDD.mdb.tmp), hd_store_compact_finish (owner's
+ * thread: renames the copy over the partition, unless a write landed on the
+ * partition meanwhile, in which case the copy is discarded: HT_E_STALE).
+ * A crash at any point leaves the old file or the new one, never a mix;
+ * leftover .tmp files are removed when the store opens.
+ */
+typedef struct hd_store_compaction hd_store_compaction;
+
+/* The days (since the epoch) of partitions before `before_day` that are not
+ * compacted yet; malloc'd in *days. */
+int hd_store_compactable(hd_store *s, uint32_t before_day, uint32_t **days, size_t *n) HT_WUR;
+
+int hd_store_compact_begin(hd_store *s, uint32_t day, hd_store_compaction **job) HT_WUR;
+int hd_store_compact_run(hd_store_compaction *job) HT_WUR;
+/* Installs (or discards) the copy and frees `job`; pass run's result. */
+int hd_store_compact_finish(hd_store *s, hd_store_compaction *job, int run_result) HT_WUR;
+
+/* All three steps at once, in the calling thread. */
+int hd_store_compact(hd_store *s, uint32_t day) HT_WUR;
+
 typedef struct hd_store_peer_count {
 	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* "" = here */
 	uint64_t as_upstream;                     /* calls it handed us */

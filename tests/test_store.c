@@ -298,6 +298,77 @@ static void test_invalid_records_refused(void **state)
 	assert_int_equal(f.n, 0);
 }
 
+static void test_compaction(void **state)
+{
+	struct fixture *fx = *state;
+	/* 5000 calls over a day, plus a second leg of one (same key, other data). */
+	static ht_cdr rs[5001];
+	for (int i = 0; i < 5000; i++) {
+		char calling[16];
+		snprintf(calling, sizeof(calling), "1202555%04d", i);
+		rs[i] = rec(T0 + (uint64_t)i * 1000, calling, "12025550000", i % 2 ? "A" : "",
+			    i % 3 ? "B" : "C");
+	}
+	rs[5000] = rs[10];
+	strcpy(rs[5000].upstream, "X");
+	size_t ins, dup;
+	for (int i = 0; i < 5001; i += 500) /* small batches: half-full pages */
+		assert_int_equal(hd_store_insert(fx->s, rs + i, i + 500 <= 5001 ? 500 : 5001 - i,
+						 &ins, &dup),
+				 HT_OK);
+	hd_store_stats before, after;
+	assert_int_equal(hd_store_stats_get(fx->s, &before), HT_OK);
+	assert_int_equal(before.records, 5001);
+
+	uint32_t *days;
+	size_t n;
+	assert_int_equal(hd_store_compactable(fx->s, (uint32_t)(T0 / DAY) + 1, &days, &n), HT_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(hd_store_compact(fx->s, days[0]), HT_OK);
+	free(days);
+	/* Done once: no longer offered. */
+	assert_int_equal(hd_store_compactable(fx->s, (uint32_t)(T0 / DAY) + 1, &days, &n), HT_OK);
+	assert_int_equal(n, 0);
+	free(days);
+
+	assert_int_equal(hd_store_stats_get(fx->s, &after), HT_OK);
+	assert_int_equal(after.records, 5001);
+	assert_true(after.bytes_on_disk < before.bytes_on_disk);
+	assert_int_equal(after.first_ms, before.first_ms);
+	assert_int_equal(after.last_ms, before.last_ms);
+	assert_int_equal(after.n_peers, before.n_peers);
+	hd_store_stats_free(&before);
+	hd_store_stats_free(&after);
+	struct found f;
+	for (int i = 0; i < 5000; i += 97) {
+		size_t want = i == 10 ? 2 : 1;
+		assert_int_equal(lookup(fx->s, i % 3 ? "B" : "C", rs[i].calling, rs[i].called,
+					rs[i].time_ms, rs[i].time_ms, &f),
+				 want);
+		assert_string_equal(f.recs[0].calling, rs[i].calling);
+	}
+	assert_int_equal(lookup(fx->s, "B", rs[10].calling, rs[10].called, rs[10].time_ms,
+				rs[10].time_ms, &f),
+			 2);
+	/* Still writable, and a duplicate is still a duplicate. */
+	assert_int_equal(hd_store_insert(fx->s, &rs[7], 1, &ins, &dup), HT_OK);
+	assert_int_equal(dup, 1);
+	/* A write during the copy makes the swap refuse: nothing is lost. */
+	hd_store_compaction *job;
+	assert_int_equal(hd_store_compact_begin(fx->s, (uint32_t)(T0 / DAY), &job), HT_OK);
+	assert_int_equal(hd_store_compact_run(job), HT_OK);
+	ht_cdr late = rec(T0 + 7, "12025559999", "12025550000", "A", "B");
+	assert_int_equal(hd_store_insert(fx->s, &late, 1, &ins, &dup), HT_OK);
+	/* Retention keeps off a partition being copied. */
+	size_t dropped;
+	assert_int_equal(hd_store_expire(fx->s, T0 + 1000 * DAY, &dropped), HT_OK);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(hd_store_compact_finish(fx->s, job, HT_OK), HT_E_STALE);
+	assert_int_equal(
+		lookup(fx->s, "B", late.calling, late.called, late.time_ms, late.time_ms, &f), 1);
+	assert_int_equal(tu_count_entries(fx->dir), 2); /* no .tmp left behind */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -314,6 +385,7 @@ int main(void)
 		T(test_retention_drops_whole_days),
 		T(test_stats_per_peer_and_reopen),
 		T(test_invalid_records_refused),
+		T(test_compaction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
