@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Exit codes, stable for scripts (README "CLI"). */
 enum {
@@ -94,6 +95,9 @@ bool parse_time_ms(const char *s, uint64_t *ms);
  * its own for status and peers). Blocking POSIX socket I/O, each wait
  * bounded; every failure is reported on stderr (spec/control.md, section 10).
  */
+/* Milliseconds on `id` (CLOCK_MONOTONIC for deadlines). */
+uint64_t clock_ms(clockid_t id);
+
 #define CTL_CONNECT_TIMEOUT_MS 5000  /* connecting and the hello exchange */
 #define CTL_REPLY_TIMEOUT_MS   30000 /* one reply to stats, lookup, audit */
 #define CTL_CHUNK_TIMEOUT_MS   60000 /* one reply to an import chunk */
@@ -114,6 +118,9 @@ int ctl_client_call(struct ctl_client *c, const struct ht_ctl_request *req, int 
 		    struct ht_ctl_response *resp);
 /* Closes the connection. NULL is allowed. */
 void ctl_client_close(struct ctl_client *c);
+
+/* The socket path `c` is connected to, for messages. */
+const char *ctl_client_path(const struct ctl_client *c);
 
 /* Commands. */
 int cmd_keygen(int argc, char **argv);

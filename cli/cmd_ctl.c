@@ -1,237 +1,21 @@
 /*
  * Commands that ask the running daemon over its control socket: status,
- * peers (spec/control.md). Plain blocking POSIX socket I/O, every wait bounded
- * by one deadline for the whole command; the CLI does not use libuv.
+ * peers (spec/control.md), through the client in ctl_client.c.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "hoptrace/control.h"
 #include "hoptrace/timefmt.h"
 
-/* How long a whole command may wait for the daemon, in milliseconds. */
-#define CTL_TIMEOUT_MS 5000
-
-struct ctl {
-	int fd;
-	const char *path;
-	uint64_t deadline; /* CLOCK_MONOTONIC, ms */
-	ht_ctl_reader rd;
-	uint8_t buf[4096]; /* received, not yet fed to rd: buf[off..len) */
-	size_t off, len;
-};
-
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds left before the deadline, for poll(). */
-static int remaining(const struct ctl *c)
-{
-	uint64_t now = clock_ms(CLOCK_MONOTONIC);
-	return now >= c->deadline ? 0 : (int)(c->deadline - now);
-}
-
-/* Waits for `events` on the socket; false on timeout (errno = ETIMEDOUT). */
-static bool wait_for(struct ctl *c, short events)
-{
-	struct pollfd p = {.fd = c->fd, .events = events};
-	for (;;) {
-		int n = poll(&p, 1, remaining(c));
-		if (n > 0)
-			return true;
-		if (n == 0) {
-			errno = ETIMEDOUT;
-			return false;
-		}
-		if (errno != EINTR)
-			return false;
-	}
-}
-
-static int no_daemon(const struct ctl *c, int err)
-{
-	return fail(EXIT_ERROR, "cannot connect to %s: %s (is hoptraced running?)", c->path,
-		    strerror(err));
-}
-
-static int ctl_connect(struct ctl *c)
-{
-	struct sockaddr_un sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(c->path) >= sizeof(sa.sun_path))
-		return fail(EXIT_ERROR, "%s: socket path too long (at most %zu bytes)", c->path,
-			    sizeof(sa.sun_path) - 1);
-	memcpy(sa.sun_path, c->path, strlen(c->path) + 1);
-
-	if ((c->fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
-		return fail(EXIT_ERROR, "socket: %s", strerror(errno));
-	int fl = fcntl(c->fd, F_GETFL);
-	if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return fail(EXIT_ERROR, "fcntl: %s", strerror(errno));
-	for (;;) {
-		if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-			return EXIT_OK;
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN) {
-			/* Linux: the listen queue is full. Try again shortly. */
-			if (remaining(c) == 0)
-				return no_daemon(c, ETIMEDOUT);
-			poll(NULL, 0, 50);
-			continue;
-		}
-		if (errno != EINPROGRESS)
-			return no_daemon(c, errno);
-		break;
-	}
-	int err = 0;
-	socklen_t len = sizeof(err);
-	if (!wait_for(c, POLLOUT))
-		return no_daemon(c, errno);
-	if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	return err ? no_daemon(c, err) : EXIT_OK;
-}
-
-static int send_all(struct ctl *c, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!wait_for(c, POLLOUT))
-				return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
-					    strerror(errno));
-			continue;
-		}
-		return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
-			    w < 0 ? strerror(errno) : "nothing sent");
-	}
-	return EXIT_OK;
-}
-
-static int send_request(struct ctl *c, ht_ctl_type type)
-{
-	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = type};
-	uint8_t *body, *frame;
-	size_t body_len, frame_len;
-	int rc = ht_ctl_encode_request(&req, &body, &body_len);
-	if (rc != HT_OK)
-		return fail(EXIT_ERROR, "encoding the request: %s", ht_strerror(rc));
-	rc = ht_ctl_frame(body, body_len, &frame, &frame_len);
-	free(body);
-	if (rc != HT_OK)
-		return fail(EXIT_ERROR, "encoding the request: %s", ht_strerror(rc));
-	int ret = send_all(c, frame, frame_len);
-	free(frame);
-	return ret;
-}
-
-/* Reads one frame and decodes it as a response into `resp`. */
-static int recv_response(struct ctl *c, ht_ctl_response *resp)
-{
-	for (;;) {
-		/* Only a feed in this call can complete this response's frame. */
-		while (c->off < c->len) {
-			const uint8_t *body;
-			size_t body_len, used;
-			int rc =
-				ht_ctl_reader_feed(&c->rd, c->buf + c->off, c->len - c->off, &used);
-			if (rc != HT_OK)
-				return fail(EXIT_ERROR, "%s: bad response from hoptraced: %s",
-					    c->path, ht_strerror(rc));
-			c->off += used;
-			if (!ht_ctl_reader_frame(&c->rd, &body, &body_len))
-				continue;
-			rc = ht_ctl_decode_response(body, body_len, resp);
-			if (rc != HT_OK)
-				return fail(EXIT_ERROR, "%s: bad response from hoptraced: %s",
-					    c->path, ht_strerror(rc));
-			return EXIT_OK;
-		}
-		if (!wait_for(c, POLLIN)) {
-			if (errno == ETIMEDOUT)
-				return fail(EXIT_ERROR, "%s: no answer from hoptraced within %d s",
-					    c->path, CTL_TIMEOUT_MS / 1000);
-			return fail(EXIT_ERROR, "%s: poll: %s", c->path, strerror(errno));
-		}
-		ssize_t n = recv(c->fd, c->buf, sizeof(c->buf), 0);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
-			continue;
-		if (n < 0)
-			return fail(EXIT_ERROR, "%s: receiving from hoptraced: %s", c->path,
-				    strerror(errno));
-		if (n == 0)
-			return fail(EXIT_ERROR, "%s: hoptraced closed the connection%s", c->path,
-				    ht_ctl_reader_partial(&c->rd) ? " in the middle of a response"
-								  : " without answering");
-		c->off = 0;
-		c->len = (size_t)n;
-	}
-}
-
-static const char *type_name(ht_ctl_type t)
-{
-	switch (t) {
-	case HT_CTL_HELLO:
-		return "hello";
-	case HT_CTL_STATUS:
-		return "status";
-	case HT_CTL_PEERS:
-		return "peers";
-	default:
-		return "unknown";
-	}
-}
-
-/* One request and its response, which must be a success of the same type. */
-static int call(struct ctl *c, ht_ctl_type type, ht_ctl_response *resp)
-{
-	int ret = send_request(c, type);
-	if (ret == EXIT_OK)
-		ret = recv_response(c, resp);
-	if (ret != EXIT_OK)
-		return ret;
-	if (resp->result == HT_CTL_RESULT_UNSUPPORTED_VERSION || resp->version != HT_CTL_VERSION)
-		return fail(EXIT_ERROR,
-			    "%s: hoptraced speaks control protocol version %lu, this hoptrace "
-			    "speaks version %d%s%s",
-			    c->path, (unsigned long)resp->version, HT_CTL_VERSION,
-			    resp->detail[0] ? ": " : "", resp->detail);
-	if (resp->result != HT_CTL_RESULT_OK)
-		return fail(EXIT_ERROR, "%s: hoptraced refused the %s request: %s%s%s", c->path,
-			    type_name(type), ht_ctl_result_name(resp->result),
-			    resp->detail[0] ? ": " : "", resp->detail);
-	if (resp->type != type)
-		return fail(EXIT_ERROR, "%s: hoptraced answered a %s request with %s", c->path,
-			    type_name(type), type_name(resp->type));
-	return EXIT_OK;
-}
-
 /*
  * Parses [-s SOCKET] [--json], connects, says hello and makes the request
- * of `type`. On EXIT_OK the caller prints `resp` and clears it.
+ * of `type` (cli/ctl_client.c). On EXIT_OK the caller prints `resp` and
+ * clears it.
  */
 static int run(int argc, char **argv, ht_ctl_type type, bool *json, ht_ctl_response *resp)
 {
@@ -240,18 +24,16 @@ static int run(int argc, char **argv, ht_ctl_type type, bool *json, ht_ctl_respo
 		{"json", no_argument, NULL, 'j'},
 		{NULL, 0, NULL, 0},
 	};
-	struct ctl c = {.fd = -1};
-	const char *env = getenv(HT_CTL_SOCKET_ENV);
+	const char *sock = NULL;
 	int opt, ret;
 
-	c.path = env && *env ? env : HT_CTL_SOCKET_DEFAULT;
 	*json = false;
 	memset(resp, 0, sizeof(*resp));
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			c.path = optarg;
+			sock = optarg;
 			break;
 		case 'j':
 			*json = true;
@@ -264,23 +46,16 @@ static int run(int argc, char **argv, ht_ctl_type type, bool *json, ht_ctl_respo
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
-	if (!*c.path)
+	sock = ctl_socket_path(sock);
+	if (!*sock)
 		return usage_error("the socket path is empty");
 
-	c.deadline = clock_ms(CLOCK_MONOTONIC) + CTL_TIMEOUT_MS;
-	ht_ctl_reader_init(&c.rd);
-	ret = ctl_connect(&c);
-	if (ret == EXIT_OK)
-		ret = call(&c, HT_CTL_HELLO, resp);
-	if (ret == EXIT_OK) {
-		ht_ctl_response_clear(resp);
-		ret = call(&c, type, resp);
-	}
-	if (ret != EXIT_OK)
-		ht_ctl_response_clear(resp);
-	ht_ctl_reader_free(&c.rd);
-	if (c.fd >= 0)
-		close(c.fd);
+	struct ctl_client *c;
+	if ((ret = ctl_client_open(sock, &c)) != EXIT_OK)
+		return ret;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = type};
+	ret = ctl_client_call(c, &req, CTL_CONNECT_TIMEOUT_MS, resp);
+	ctl_client_close(c);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
 
 #include <lmdb.h>
 
+#include "be.h"
 #include "log.h"
 
 struct hd_audit {
@@ -15,20 +16,6 @@ struct hd_audit {
 	uint32_t seq; /* orders entries within one millisecond */
 	char *path;
 };
-
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 int hd_audit_open(hd_audit **out, const char *dir, bool no_sync)
 {

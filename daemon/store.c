@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "hoptrace/cert.h"
+#include "be.h"
 #include "log.h"
 
 /*
@@ -111,20 +112,6 @@ static int lmdb_err(int rc, const char *what, const char *path)
 {
 	log_error("store: %s %s: %s", what, path, mdb_strerror(rc));
 	return rc == ENOMEM ? HT_E_NOMEM : HT_E_IO;
-}
-
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 /* E.164 digits (1-15, no leading zero) as an integer; -1 if not. */
