@@ -5,14 +5,15 @@
 #   make test   build everything, run the whole suite: a gcc build and a
 #               clang AddressSanitizer + UndefinedBehaviorSanitizer build
 #   make fuzz   run every fuzz target for FUZZ_SECONDS (default 60) each
+#   make bench  the call-record store against SQLite, 10M records (bench/README.md)
 
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libsodium-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler \
-	libcmocka-dev libjansson-dev libinih-dev liblmdb-dev jq
+	libcmocka-dev libjansson-dev libinih-dev liblmdb-dev libsqlite3-dev jq
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build demo test fuzz format clean
+.PHONY: all deps build demo test fuzz bench format clean
 
 all: build
 
@@ -32,8 +33,11 @@ test: deps
 fuzz: deps
 	scripts/fuzz.sh
 
+bench: deps
+	scripts/bench.sh
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-bench
