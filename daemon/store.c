@@ -134,11 +134,17 @@ uint16_t hd_store_hint(const char *calling, const char *called)
 {
 	static const char dom[] = "hoptrace/v1 number-hint";
 	static const uint8_t zero = 0;
+	/* The domain prefix is absorbed once; each hint starts from a copy. */
+	static crypto_generichash_state prefix;
+	static bool have_prefix;
 	uint8_t h[32];
-	crypto_generichash_state st;
-	crypto_generichash_init(&st, NULL, 0, sizeof(h));
-	crypto_generichash_update(&st, (const uint8_t *)dom, sizeof(dom) - 1);
-	crypto_generichash_update(&st, &zero, 1);
+	if (!have_prefix) {
+		crypto_generichash_init(&prefix, NULL, 0, sizeof(h));
+		crypto_generichash_update(&prefix, (const uint8_t *)dom, sizeof(dom) - 1);
+		crypto_generichash_update(&prefix, &zero, 1);
+		have_prefix = true;
+	}
+	crypto_generichash_state st = prefix;
 	crypto_generichash_update(&st, (const uint8_t *)calling, strlen(calling));
 	crypto_generichash_update(&st, &zero, 1);
 	crypto_generichash_update(&st, (const uint8_t *)called, strlen(called));
@@ -574,10 +580,14 @@ static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, cons
 		order[i] = &kvs[i];
 	if (!rc)
 		qsort(order, n, sizeof(*order), cmp_kv);
+	/* One cursor over the sorted batch: each put starts near the last one. */
+	MDB_cursor *cur = NULL;
+	if (!rc)
+		rc = mdb_cursor_open(txn, p->calls, &cur);
 	for (size_t j = 0; j < n && !rc; j++) {
 		struct kv *x = order[j];
 		MDB_val k = {KEY_LEN, x->key}, v = {x->val_len, x->val};
-		rc = mdb_put(txn, p->calls, &k, &v, MDB_NODUPDATA);
+		rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
 		if (rc == MDB_KEYEXIST) {
 			dup++;
 			rc = 0;
@@ -594,6 +604,8 @@ static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, cons
 		if (t > hi)
 			hi = t;
 	}
+	if (cur)
+		mdb_cursor_close(cur);
 	for (size_t i = 0; i < n_names && !rc; i++)
 		if (up[2 * i] || up[2 * i + 1])
 			rc = meta_add(p, txn, (uint16_t)i, up[2 * i], up[2 * i + 1]);
