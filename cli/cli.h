@@ -119,6 +119,19 @@ int ctl_client_call(struct ctl_client *c, const struct ht_ctl_request *req, int 
 /* Closes the connection. NULL is allowed. */
 void ctl_client_close(struct ctl_client *c);
 
+/*
+ * Parses [-s SOCKET] [--json] and no arguments, for the commands that only
+ * ask the daemon: *sock is the socket to use (ctl_socket_path).
+ */
+int ctl_simple_opts(int argc, char **argv, const char **sock, bool *json);
+
+/*
+ * Connects to `sock`, says hello, makes the one request `req`: the whole
+ * conversation of a command that asks a single question. On EXIT_OK the
+ * caller clears `resp`.
+ */
+int ctl_one_call(const char *sock, const struct ht_ctl_request *req, struct ht_ctl_response *resp);
+
 /* The socket path `c` is connected to, for messages. */
 const char *ctl_client_path(const struct ctl_client *c);
 

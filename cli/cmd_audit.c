@@ -158,12 +158,8 @@ int cmd_audit(int argc, char **argv)
 	if (!*sock)
 		return usage_error("the socket path is empty");
 
-	struct ctl_client *c;
 	ht_ctl_response resp;
-	int ret = ctl_client_open(sock, &c);
-	if (ret == EXIT_OK)
-		ret = ctl_client_call(c, &req, CTL_REPLY_TIMEOUT_MS, &resp);
-	ctl_client_close(c);
+	int ret = ctl_one_call(sock, &req, &resp);
 	if (ret != EXIT_OK)
 		return ret;
 	ret = json ? print_json(&resp.audit) : print_table(&resp.audit);

@@ -318,52 +318,6 @@ int cmd_cdr_import(int argc, char **argv)
 
 /* --- cdr stats ----------------------------------------------------------------- */
 
-/* Parses [-s SOCKET] [--json] and no arguments. */
-static int simple_opts(int argc, char **argv, const char **sock, bool *json)
-{
-	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	int opt;
-	*sock = NULL;
-	*json = false;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			*sock = optarg;
-			break;
-		case 'j':
-			*json = true;
-			break;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("bad option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind != argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	*sock = ctl_socket_path(*sock);
-	if (!**sock)
-		return usage_error("the socket path is empty");
-	return EXIT_OK;
-}
-
-/* Connects, says hello, makes one request. */
-static int one_call(const char *sock, const ht_ctl_request *req, ht_ctl_response *resp)
-{
-	struct ctl_client *c;
-	memset(resp, 0, sizeof(*resp));
-	int ret = ctl_client_open(sock, &c);
-	if (ret == EXIT_OK)
-		ret = ctl_client_call(c, req, CTL_REPLY_TIMEOUT_MS, resp);
-	ctl_client_close(c);
-	return ret;
-}
-
 static int print_stats(const ht_ctl_cdr_stats *s, bool json)
 {
 	bool empty = s->first_ms == 0 && s->last_ms == 0;
@@ -430,12 +384,12 @@ int cmd_cdr_stats(int argc, char **argv)
 {
 	const char *sock;
 	bool json;
-	int ret = simple_opts(argc, argv, &sock, &json);
+	int ret = ctl_simple_opts(argc, argv, &sock, &json);
 	if (ret != EXIT_OK)
 		return ret;
 	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_STATS};
 	ht_ctl_response resp;
-	if ((ret = one_call(sock, &req, &resp)) != EXIT_OK)
+	if ((ret = ctl_one_call(sock, &req, &resp)) != EXIT_OK)
 		return ret;
 	ret = print_stats(&resp.cdr_stats, json);
 	ht_ctl_response_clear(&resp);
@@ -601,7 +555,7 @@ int cmd_cdr_lookup(int argc, char **argv)
 		return usage_error("the socket path is empty");
 
 	ht_ctl_response resp;
-	int ret = one_call(sock, &req, &resp);
+	int ret = ctl_one_call(sock, &req, &resp);
 	if (ret != EXIT_OK)
 		return ret;
 	if (json || resp.lookup.n > 0)

@@ -19,44 +19,13 @@
  */
 static int run(int argc, char **argv, ht_ctl_type type, bool *json, ht_ctl_response *resp)
 {
-	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{NULL, 0, NULL, 0},
-	};
-	const char *sock = NULL;
-	int opt, ret;
-
-	*json = false;
-	memset(resp, 0, sizeof(*resp));
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			sock = optarg;
-			break;
-		case 'j':
-			*json = true;
-			break;
-		case ':':
-			return usage_error("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return usage_error("bad option '%s'", argv[optind - 1]);
-		}
-	}
-	if (optind != argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	sock = ctl_socket_path(sock);
-	if (!*sock)
-		return usage_error("the socket path is empty");
-
-	struct ctl_client *c;
-	if ((ret = ctl_client_open(sock, &c)) != EXIT_OK)
+	const char *sock;
+	int ret = ctl_simple_opts(argc, argv, &sock, json);
+	if (ret != EXIT_OK)
 		return ret;
+
 	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = type};
-	ret = ctl_client_call(c, &req, CTL_CONNECT_TIMEOUT_MS, resp);
-	ctl_client_close(c);
-	return ret;
+	return ctl_one_call(sock, &req, resp);
 }
 
 /* "45s", "5m 3s", "2h 3m", "3d 4h". */

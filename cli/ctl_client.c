@@ -5,6 +5,7 @@
  * POSIX socket I/O; the CLI does not use libuv.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -265,4 +266,48 @@ int ctl_client_open(const char *path, struct ctl_client **out)
 const char *ctl_client_path(const struct ctl_client *c)
 {
 	return c->path;
+}
+
+int ctl_simple_opts(int argc, char **argv, const char **sock, bool *json)
+{
+	static const struct option opts[] = {
+		{"socket", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},
+		{NULL, 0, NULL, 0},
+	};
+	int opt;
+	*sock = NULL;
+	*json = false;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":s:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			*sock = optarg;
+			break;
+		case 'j':
+			*json = true;
+			break;
+		case ':':
+			return usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return usage_error("bad option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	*sock = ctl_socket_path(*sock);
+	if (!**sock)
+		return usage_error("the socket path is empty");
+	return EXIT_OK;
+}
+
+int ctl_one_call(const char *sock, const ht_ctl_request *req, ht_ctl_response *resp)
+{
+	struct ctl_client *c;
+	memset(resp, 0, sizeof(*resp));
+	int ret = ctl_client_open(sock, &c);
+	if (ret == EXIT_OK)
+		ret = ctl_client_call(c, req, CTL_REPLY_TIMEOUT_MS, resp);
+	ctl_client_close(c);
+	return ret;
 }

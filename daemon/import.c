@@ -105,8 +105,7 @@ int hd_import_feed(hd_import *im, const uint8_t *data, size_t len, bool last, hd
 	if (rc == HT_OK && last)
 		rc = ht_csv_finish(im->parser, on_row, im);
 	/* Everything complete in this chunk is stored before the reply. */
-	if (rc == HT_OK || !im->store_err)
-		flush(im);
+	flush(im); /* does nothing after a store error */
 	im->bytes += len;
 	memset(res, 0, sizeof(*res));
 	res->imported = im->imported;
