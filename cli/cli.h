@@ -149,5 +149,10 @@ int cmd_cdr_import(int argc, char **argv);
 int cmd_cdr_stats(int argc, char **argv);
 int cmd_cdr_lookup(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_trace_start(int argc, char **argv);
+int cmd_trace_show(int argc, char **argv);
+int cmd_trace_list(int argc, char **argv);
+int cmd_trace_export(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

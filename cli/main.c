@@ -42,6 +42,20 @@ static const struct cmd cmds[] = {
 	 "[--since TIME] [--until TIME] [--peer ID] [--trace HEX] [--limit N]\n"
 	 "          [-s SOCKET] [--json]",
 	 "list the audit log of traceback requests the daemon answered or refused"},
+	{"trace start", cmd_trace_start,
+	 "--calling NUMBER --called NUMBER --time TIME [--tolerance SECONDS]\n"
+	 "          [--to PEER] [--label TEXT] [--watch] [-s SOCKET] [--json]",
+	 "start a traceback from this carrier and print its ID (--watch: follow it)"},
+	{"trace show", cmd_trace_show, "ID [-s SOCKET] [--json]",
+	 "show a trace started here: each hop, its status and the time it took"},
+	{"trace list", cmd_trace_list, "[--limit N] [-s SOCKET] [--json]",
+	 "list the traces started here, newest first"},
+	{"trace export", cmd_trace_export, "ID -o FILE [--force] [-s SOCKET] [--json]",
+	 "write a trace's evidence bundle (for 'hoptrace verify')"},
+	{"verify", cmd_verify,
+	 "FILE --anchor CA.pub [--anchor CA2.pub...] [--crl CRLFILE] [--json]\n"
+	 "          [--dot OUT.dot]",
+	 "verify a trace's evidence bundle offline and print the path (no daemon needed)"},
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -53,9 +67,11 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
 	fprintf(f, "\nTIME is RFC 3339 (2026-11-29T12:00:00Z) or seconds since the epoch\n"
-		   "(cdr lookup and audit also take milliseconds since the epoch: 13 digits).\n"
+		   "(cdr lookup, audit and trace start also take milliseconds since the epoch:\n"
+		   "13 digits).\n"
 		   "Exit codes: 0 ok, 1 verification failed (cdr import: rows rejected; cdr\n"
-		   "lookup: no record), 2 usage error, 3 other error.\n"
+		   "lookup: no record; trace start --watch: no origin reached), 2 usage error,\n"
+		   "3 other error.\n"
 		   "'hoptrace COMMAND --help' shows a command's options.\n");
 }
 

@@ -257,15 +257,22 @@ struct out *out_append(struct out *o, const char *key)
 	return c;
 }
 
-int out_finish(struct out *o)
+/* Frees the objects out_append made under `o`, at any depth (the JSON stays in o's). */
+static void free_children(struct out *o)
 {
-	int rc = EXIT_OK;
 	while (o->children) {
 		struct out *c = o->children;
 		o->children = c->next;
+		free_children(c);
 		json_decref(c->obj);
 		free(c);
 	}
+}
+
+int out_finish(struct out *o)
+{
+	int rc = EXIT_OK;
+	free_children(o);
 	if (o->json) {
 		if (json_dumpf(o->obj, stdout, JSON_INDENT(2)) != 0)
 			rc = EXIT_ERROR;

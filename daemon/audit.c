@@ -10,11 +10,36 @@
 #include "be.h"
 #include "log.h"
 
+/* An entry waiting for its batch, and whom to tell once it is synced. */
+struct job {
+	hd_audit_entry e;
+	hd_audit_done_fn fn;
+	void *ud;
+	struct job *next;
+};
+
+/* One group commit: the jobs it carries, on the thread pool. */
+struct batch {
+	uv_work_t work;
+	hd_audit *a;
+	struct job *head;
+	size_t n;
+	int rc;
+};
+
 struct hd_audit {
 	MDB_env *env;
 	MDB_dbi dbi;
-	uint32_t seq; /* orders entries within one millisecond */
+	uint32_t seq; /* orders entries within one millisecond; touched in write txns only */
 	char *path;
+	/* Group commit (loop thread only): jobs queued while a batch is in flight. */
+	uv_loop_t *loop;
+	struct job *q_head, **q_tail;
+	size_t queued;
+	struct batch batch; /* the one in flight, if `inflight` */
+	struct batch *inflight;
+	bool dispatching; /* running a batch's callbacks */
+	uint64_t commits, committed;
 };
 
 int hd_audit_open(hd_audit **out, const char *dir, bool no_sync)
@@ -29,6 +54,7 @@ int hd_audit_open(hd_audit **out, const char *dir, bool no_sync)
 		return HT_E_NOMEM;
 	}
 	snprintf(a->path, n, "%s/audit.mdb", dir);
+	a->q_tail = &a->q_head;
 	MDB_txn *txn = NULL;
 	int rc = mdb_env_create(&a->env);
 	if (!rc)
@@ -59,6 +85,13 @@ void hd_audit_close(hd_audit *a)
 {
 	if (!a)
 		return;
+	if (a->inflight || a->queued)
+		log_error("audit log %s: closed with %zu entries not committed", a->path,
+			  a->queued + (a->inflight ? a->inflight->n : 0));
+	for (struct job *j = a->q_head, *next; j; j = next) {
+		next = j->next;
+		free(j);
+	}
 	if (a->env)
 		mdb_env_close(a->env);
 	free(a->path);
@@ -83,7 +116,8 @@ static const uint8_t *get_text(const uint8_t *p, const uint8_t *end, char *out, 
 	return p + 1 + *p;
 }
 
-int hd_audit_append(hd_audit *a, const hd_audit_entry *e)
+/* Puts one entry in the open write transaction `txn`. */
+static int put_entry(hd_audit *a, MDB_txn *txn, const hd_audit_entry *e)
 {
 	uint8_t key[12],
 		val[16 + 4 + 2 * HT_PROVIDER_ID_MAX + HD_AUDIT_STATUS_MAX + HD_AUDIT_DISCLOSED_MAX];
@@ -96,19 +130,33 @@ int hd_audit_append(hd_audit *a, const hd_audit_entry *e)
 	p = put_text(p, e->initiator, HT_PROVIDER_ID_MAX);
 	p = put_text(p, e->status, HD_AUDIT_STATUS_MAX);
 	p = put_text(p, e->disclosed, HD_AUDIT_DISCLOSED_MAX);
+	MDB_val k = {sizeof(key), key}, v = {(size_t)(p - val), val};
+	int rc = mdb_put(txn, a->dbi, &k, &v, MDB_NOOVERWRITE);
+	/* A restart resets seq: step past an entry of the same instant. */
+	while (rc == MDB_KEYEXIST) {
+		/* LMDB points v at the existing entry: aim it back at ours. */
+		put_be(key + 8, a->seq++, 4);
+		v.mv_size = (size_t)(p - val);
+		v.mv_data = val;
+		rc = mdb_put(txn, a->dbi, &k, &v, MDB_NOOVERWRITE);
+	}
+	return rc;
+}
+
+/*
+ * Writes entries in one transaction, committed and synced once. LMDB's
+ * writer lock serialises this between the loop thread and the pool, which
+ * is also what keeps `seq` consistent.
+ */
+static int write_entries(hd_audit *a, const struct job *jobs, const hd_audit_entry *one)
+{
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(a->env, NULL, 0, &txn);
 	if (!rc) {
-		MDB_val k = {sizeof(key), key}, v = {(size_t)(p - val), val};
-		rc = mdb_put(txn, a->dbi, &k, &v, MDB_NOOVERWRITE);
-		/* A restart resets seq: step past an entry of the same instant. */
-		while (rc == MDB_KEYEXIST) {
-			/* LMDB points v at the existing entry: aim it back at ours. */
-			put_be(key + 8, a->seq++, 4);
-			v.mv_size = (size_t)(p - val);
-			v.mv_data = val;
-			rc = mdb_put(txn, a->dbi, &k, &v, MDB_NOOVERWRITE);
-		}
+		if (one)
+			rc = put_entry(a, txn, one);
+		for (const struct job *j = jobs; j && !rc; j = j->next)
+			rc = put_entry(a, txn, &j->e);
 		if (rc)
 			mdb_txn_abort(txn);
 		else
@@ -119,6 +167,110 @@ int hd_audit_append(hd_audit *a, const hd_audit_entry *e)
 		return rc == ENOMEM ? HT_E_NOMEM : HT_E_IO;
 	}
 	return HT_OK;
+}
+
+int hd_audit_append(hd_audit *a, const hd_audit_entry *e)
+{
+	return write_entries(a, NULL, e);
+}
+
+/* ---- group commit ---- */
+
+static void batch_start(hd_audit *a);
+
+static void batch_work(uv_work_t *w)
+{
+	struct batch *b = w->data;
+	b->rc = write_entries(b->a, b->head, NULL);
+}
+
+/* Tells each job its result, in order, and frees it. */
+static void finish_jobs(struct job *j, int rc)
+{
+	for (struct job *next; j; j = next) {
+		next = j->next;
+		j->fn(j->ud, rc);
+		free(j);
+	}
+}
+
+static void batch_done(uv_work_t *w, int status)
+{
+	struct batch *b = w->data;
+	hd_audit *a = b->a;
+	int rc = status == 0 ? b->rc : HT_E_IO;
+	a->inflight = NULL;
+	if (rc == HT_OK) {
+		a->commits++;
+		a->committed += b->n;
+	}
+	/* Callbacks may queue more: those go together in the next batch. */
+	struct job *done = b->head;
+	b->head = NULL;
+	a->dispatching = true;
+	finish_jobs(done, rc);
+	a->dispatching = false;
+	batch_start(a);
+}
+
+/* Sends everything queued to the pool as one batch, unless one is in flight. */
+static void batch_start(hd_audit *a)
+{
+	if (a->inflight || a->dispatching || !a->q_head)
+		return;
+	/* One batch at a time: it lives in `a`, so starting one cannot fail for memory. */
+	struct batch *b = &a->batch;
+	memset(b, 0, sizeof(*b));
+	b->a = a;
+	/* Bounded transactions: at most HD_AUDIT_BATCH_MAX entries per commit. */
+	struct job **pp = &a->q_head;
+	while (*pp && b->n < HD_AUDIT_BATCH_MAX) {
+		pp = &(*pp)->next;
+		b->n++;
+	}
+	b->head = a->q_head;
+	a->q_head = *pp;
+	*pp = NULL;
+	if (!a->q_head)
+		a->q_tail = &a->q_head;
+	a->queued -= b->n;
+	b->work.data = b;
+	a->inflight = b;
+	int rc = uv_queue_work(a->loop, &b->work, batch_work, batch_done);
+	if (rc != 0) {
+		log_error("audit log %s: cannot queue a commit: %s", a->path, uv_strerror(rc));
+		a->inflight = NULL;
+		finish_jobs(b->head, HT_E_IO);
+	}
+}
+
+int hd_audit_submit(hd_audit *a, uv_loop_t *loop, const hd_audit_entry *e, hd_audit_done_fn fn,
+		    void *ud)
+{
+	struct job *j = malloc(sizeof(*j));
+	if (!j)
+		return HT_E_NOMEM;
+	j->e = *e;
+	j->fn = fn;
+	j->ud = ud;
+	j->next = NULL;
+	a->loop = loop;
+	*a->q_tail = j;
+	a->q_tail = &j->next;
+	a->queued++;
+	batch_start(a);
+	return HT_OK;
+}
+
+size_t hd_audit_pending(const hd_audit *a)
+{
+	return a->queued + (a->inflight ? a->inflight->n : 0);
+}
+
+void hd_audit_counts(const hd_audit *a, uint64_t *commits, uint64_t *entries)
+{
+	*commits = a->commits;
+	*entries = a->committed;
 }
 
 int hd_audit_list(hd_audit *a, const hd_audit_filter *f, hd_audit_visit_fn fn, void *ud,

@@ -10,6 +10,7 @@
 
 #include "hoptrace/e164.h"
 #include "hoptrace/fileio.h"
+#include "hoptrace/trace.h"
 
 static int cmp_trunk(const void *a, const void *b);
 
@@ -205,8 +206,70 @@ static const struct {
 	{"backoff_min_ms", offsetof(struct hd_policy, backoff_min_ms), 10, 600000},
 	{"backoff_max_ms", offsetof(struct hd_policy, backoff_max_ms), 10, 3600000},
 	{"send_queue_max", offsetof(struct hd_policy, send_queue_max), 1, 1000000},
+	{"requests_per_second", offsetof(struct hd_policy, requests_per_second), 1, 1000000},
+	{"burst", offsetof(struct hd_policy, burst), 1, 1000000},
 };
 #define NPOLICY (sizeof(policy_keys) / sizeof(policy_keys[0]))
+
+static const struct {
+	const char *name;
+	size_t off;
+	uint32_t min, max;
+} trace_keys[] = {
+	{"hop_limit", offsetof(struct hd_trace_cfg, hop_limit), 1, HT_HOP_LIMIT_MAX},
+	{"lifetime_s", offsetof(struct hd_trace_cfg, lifetime_s), 1, HT_LIFETIME_MAX_MS / 1000},
+	{"tolerance_ms", offsetof(struct hd_trace_cfg, tolerance_ms), 0, HT_TOLERANCE_MAX_MS},
+	{"hint_bits", offsetof(struct hd_trace_cfg, hint_bits), 0, HT_HINT_BITS_MAX},
+};
+#define NTRACE (sizeof(trace_keys) / sizeof(trace_keys[0]))
+
+static const char *const disclose_names[] = {"opaque", "reference", "none"};
+
+const char *hd_disclose_name(enum hd_disclose v)
+{
+	return (size_t)v < sizeof(disclose_names) / sizeof(disclose_names[0]) ? disclose_names[v]
+									      : "?";
+}
+
+/* [policy] initiators = ID ID ...: space-separated provider IDs, each once. */
+static int initiators_value(struct parse *p, const char *value)
+{
+	struct hd_policy *pol = &p->c->policy;
+	const char *s = value;
+	while (*s) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		size_t n = strcspn(s, " \t");
+		if (!ht_provider_id_valid(s, n)) {
+			failf(p, "%s: initiators: '%.*s' is not a provider ID", p->path,
+			      (int)(n > 40 ? 40 : n), s);
+			return 0;
+		}
+		for (size_t i = 0; i < pol->n_initiators; i++) {
+			if (strlen(pol->initiators[i]) == n &&
+			    memcmp(pol->initiators[i], s, n) == 0) {
+				failf(p, "%s: initiators: '%.*s' given twice", p->path, (int)n, s);
+				return 0;
+			}
+		}
+		if (pol->n_initiators == HD_MAX_INITIATORS) {
+			failf(p, "%s: initiators: more than %d", p->path, HD_MAX_INITIATORS);
+			return 0;
+		}
+		char(*ni)[HT_PROVIDER_ID_MAX + 1] =
+			realloc(pol->initiators, (pol->n_initiators + 1) * sizeof(*ni));
+		if (!ni)
+			abort();
+		pol->initiators = ni;
+		memcpy(ni[pol->n_initiators], s, n);
+		ni[pol->n_initiators][n] = 0;
+		pol->n_initiators++;
+		s += n;
+	}
+	return 1;
+}
 
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
@@ -298,6 +361,33 @@ static int handler(void *user, const char *section, const char *name, const char
 		strcpy(c->country_code, value);
 	} else if (strcmp(section, "trunks") == 0) {
 		return trunk_value(p, name, value);
+	} else if (IS("policy", "initiators")) {
+		if (!once(p, section, name))
+			return 0;
+		return initiators_value(p, value);
+	} else if (IS("policy", "disclose_customer")) {
+		if (!once(p, section, name))
+			return 0;
+		for (size_t i = 0; i < sizeof(disclose_names) / sizeof(disclose_names[0]); i++) {
+			if (strcmp(value, disclose_names[i]) == 0) {
+				c->policy.disclose_customer = (enum hd_disclose)i;
+				return 1;
+			}
+		}
+		failf(p, "%s: disclose_customer must be opaque, reference or none", p->path);
+		return 0;
+	} else if (strcmp(section, "trace") == 0) {
+		for (size_t i = 0; i < NTRACE; i++) {
+			if (strcmp(name, trace_keys[i].name) == 0) {
+				if (!once(p, section, name))
+					return 0;
+				return u32_value(
+					p, name, value, trace_keys[i].min, trace_keys[i].max,
+					(uint32_t *)((char *)&c->trace + trace_keys[i].off));
+			}
+		}
+		failf(p, "%s: unknown key '%s' in [trace]", p->path, name);
+		return 0;
 	} else if (strcmp(section, "policy") == 0) {
 		for (size_t i = 0; i < NPOLICY; i++) {
 			if (strcmp(name, policy_keys[i].name) == 0) {
@@ -365,6 +455,15 @@ static void defaults(struct hd_config *c)
 		.backoff_min_ms = 250,
 		.backoff_max_ms = 30000,
 		.send_queue_max = 1024,
+		.requests_per_second = 50,
+		.burst = 100,
+		.disclose_customer = HD_DISCLOSE_OPAQUE,
+	};
+	c->trace = (struct hd_trace_cfg){
+		.hop_limit = 16,
+		.lifetime_s = 60,
+		.tolerance_ms = 5000,
+		.hint_bits = 12,
 	};
 }
 
@@ -505,6 +604,14 @@ void hd_config_print(const struct hd_config *c, FILE *f)
 	for (size_t i = 0; i < NPOLICY; i++)
 		fprintf(f, "%s = %u\n", policy_keys[i].name,
 			*(const uint32_t *)((const char *)&c->policy + policy_keys[i].off));
+	fprintf(f, "initiators =");
+	for (size_t i = 0; i < c->policy.n_initiators; i++)
+		fprintf(f, " %s", c->policy.initiators[i]);
+	fprintf(f, "\ndisclose_customer = %s\n", hd_disclose_name(c->policy.disclose_customer));
+	fprintf(f, "\n[trace]\n");
+	for (size_t i = 0; i < NTRACE; i++)
+		fprintf(f, "%s = %u\n", trace_keys[i].name,
+			*(const uint32_t *)((const char *)&c->trace + trace_keys[i].off));
 	fprintf(f, "\n[store]\nretention_days = %u\n", c->retention_days);
 	if (c->country_code[0])
 		fprintf(f, "country_code = %s\n", c->country_code);
@@ -544,6 +651,16 @@ const struct hd_trunk_cfg *hd_config_trunk(const struct hd_config *c, const char
 	return NULL;
 }
 
+bool hd_config_initiator_allowed(const struct hd_config *c, const char *id)
+{
+	if (!c->policy.n_initiators)
+		return true;
+	for (size_t i = 0; i < c->policy.n_initiators; i++)
+		if (strcmp(c->policy.initiators[i], id) == 0)
+			return true;
+	return false;
+}
+
 const struct hd_peer_cfg *hd_config_peer(const struct hd_config *c, const char *id)
 {
 	for (size_t i = 0; i < c->n_peers; i++)
@@ -565,5 +682,6 @@ void hd_config_free(struct hd_config *c)
 	free(c->log_level);
 	free(c->peers);
 	free(c->trunks);
+	free(c->policy.initiators);
 	memset(c, 0, sizeof(*c));
 }

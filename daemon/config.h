@@ -41,6 +41,17 @@ struct hd_trunk_cfg {
 	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* else: the carrier it faces */
 };
 
+#define HD_MAX_INITIATORS 64
+
+/* [policy] disclose_customer: what a FOUND answer says about our own customer. */
+enum hd_disclose {
+	HD_DISCLOSE_OPAQUE = 0, /* keyed hash of the reference: stable, not reversible */
+	HD_DISCLOSE_REFERENCE,  /* the reference as stored */
+	HD_DISCLOSE_NONE,       /* nothing */
+};
+
+const char *hd_disclose_name(enum hd_disclose v);
+
 struct hd_policy {
 	uint32_t handshake_timeout_ms;
 	uint32_t keepalive_ms;
@@ -48,6 +59,21 @@ struct hd_policy {
 	uint32_t backoff_min_ms;
 	uint32_t backoff_max_ms;
 	uint32_t send_queue_max; /* messages queued per peer before backpressure */
+	/* Traceback requests: a token bucket per peer. */
+	uint32_t requests_per_second;
+	uint32_t burst;
+	/* Providers whose traces this daemon answers; none = any certified initiator. */
+	char (*initiators)[HT_PROVIDER_ID_MAX + 1];
+	size_t n_initiators;
+	enum hd_disclose disclose_customer;
+};
+
+/* [trace]: what this daemon puts in the requests it starts. */
+struct hd_trace_cfg {
+	uint32_t hop_limit;    /* 1..32 */
+	uint32_t lifetime_s;   /* request expiry after creation, 1..3600 */
+	uint32_t tolerance_ms; /* default matching window, 0..300000 */
+	uint32_t hint_bits;    /* 0..16 */
 };
 
 struct hd_config {
@@ -70,6 +96,7 @@ struct hd_config {
 	char country_code[4];    /* [store] for national numbers; "" = none */
 	struct hd_trunk_cfg *trunks;
 	size_t n_trunks;
+	struct hd_trace_cfg trace;
 };
 
 /*
@@ -88,6 +115,9 @@ void hd_config_print(const struct hd_config *c, FILE *f);
 
 /* Looks up a trunk group by name (`len` bytes); NULL if not mapped. */
 const struct hd_trunk_cfg *hd_config_trunk(const struct hd_config *c, const char *name, size_t len);
+
+/* Whether [policy] initiators lets `id` start traces here (an empty list: anyone). */
+bool hd_config_initiator_allowed(const struct hd_config *c, const char *id);
 
 /* Looks up a configured peer by provider ID; NULL if not configured. */
 const struct hd_peer_cfg *hd_config_peer(const struct hd_config *c, const char *id);

@@ -16,6 +16,7 @@
 #include "hoptrace/e164.h"
 #include "import.h"
 #include "hoptraced.h"
+#include "initiator.h"
 #include "log.h"
 
 #define CTL_MAX_CLIENTS 64
@@ -337,6 +338,31 @@ static void audit_list(struct hd_daemon *d, const ht_ctl_audit_query *q, ht_ctl_
 		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "cannot read the audit log");
 }
 
+/* The trace commands (initiator.c); a failure says why in the detail. */
+static void trace_cmd(struct hd_daemon *d, const ht_ctl_request *req, ht_ctl_response *resp)
+{
+	char why[HT_CTL_DETAIL_MAX + 1] = "";
+	const ht_ctl_trace_query *q = &req->trace;
+	int rc;
+	switch (req->type) {
+	case HT_CTL_TRACE_START:
+		rc = hd_initiator_start(d, &req->trace_start, resp->started, why, sizeof(why));
+		break;
+	case HT_CTL_TRACE_SHOW:
+		rc = hd_initiator_show(d, q->trace_id, q->from, &resp->trace, why, sizeof(why));
+		break;
+	case HT_CTL_TRACE_LIST:
+		rc = hd_initiator_list(d, q->limit, &resp->traces, why, sizeof(why));
+		break;
+	default:
+		rc = hd_initiator_export(d, q->trace_id, q->offset, &resp->bundle, why,
+					 sizeof(why));
+		break;
+	}
+	if (rc != HT_OK)
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, why[0] ? why : ht_strerror(rc));
+}
+
 /* Frees what the handlers allocated into a response. */
 static void response_free(ht_ctl_response *resp)
 {
@@ -345,6 +371,9 @@ static void response_free(ht_ctl_response *resp)
 	free(resp->cdr_stats.peers);
 	free(resp->lookup.records);
 	free(resp->audit.entries);
+	free(resp->trace.answers);
+	free(resp->traces.entries);
+	free(resp->bundle.data);
 }
 
 static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
@@ -379,6 +408,12 @@ static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 			break;
 		case HT_CTL_AUDIT:
 			audit_list(d, &req.audit, &resp);
+			break;
+		case HT_CTL_TRACE_START:
+		case HT_CTL_TRACE_SHOW:
+		case HT_CTL_TRACE_LIST:
+		case HT_CTL_TRACE_EXPORT:
+			trace_cmd(d, &req, &resp);
 			break;
 		default:
 			break;

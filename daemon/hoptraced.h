@@ -12,6 +12,7 @@
 #include "store.h"
 #include "hoptrace/cert.h"
 #include "hoptrace/keys.h"
+#include "hoptrace/peermsg.h"
 #include "hoptrace/session.h"
 #include "hoptrace/trust.h"
 
@@ -90,7 +91,9 @@ struct hd_daemon {
 	struct hd_conn *conns;
 	struct hd_counters counters;
 	uint64_t started_ms;
-	void *ctl; /* the control server (ctl.c) */
+	void *ctl;       /* the control server (ctl.c) */
+	void *trace;     /* the traceback engine (trace.c) */
+	void *initiator; /* traces started here (initiator.c) */
 	struct hd_store *store;
 	struct hd_audit *audit;
 	uv_timer_t expire_timer; /* retention and compaction, hourly */
@@ -110,6 +113,10 @@ void hd_net_apply_peers(struct hd_daemon *d);
 void hd_net_recheck_sessions(struct hd_daemon *d);
 void hd_net_stop(struct hd_daemon *d);
 uint64_t hd_now_ms(void);
+/* Whether configured peer `id` has an established session now. */
+bool hd_peer_established(struct hd_daemon *d, const char *id);
+/* Sends `m` over peer `id`'s session; -1 if it has none or its queue is full. */
+int hd_peer_send(struct hd_daemon *d, const char *id, const ht_pmsg *m);
 
 /* ctl.c */
 int hd_ctl_start(struct hd_daemon *d);

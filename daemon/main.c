@@ -20,7 +20,9 @@
 #include "hoptrace/fileio.h"
 #include "hoptrace/timefmt.h"
 #include "hoptraced.h"
+#include "initiator.h"
 #include "log.h"
+#include "trace.h"
 
 static void usage(FILE *f)
 {
@@ -273,6 +275,8 @@ static void on_signal(uv_signal_t *s, int signum)
 	log_info("%s: stopping", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	d->stopping = true;
 	hd_ctl_stop(d);
+	hd_initiator_fini(d);
+	hd_trace_fini(d);
 	hd_net_stop(d);
 	uv_close((uv_handle_t *)&d->expire_timer, NULL);
 	uv_close((uv_handle_t *)&d->sig_hup, NULL);
@@ -349,10 +353,13 @@ int main(int argc, char **argv)
 	uv_timer_init(d.loop, &d.expire_timer);
 	d.expire_timer.data = &d;
 	int rc = 0;
-	if (open_state(&d) != 0 || hd_ctl_start(&d) != 0 || hd_net_start(&d) != 0) {
+	if (open_state(&d) != 0 || hd_trace_init(&d) != HT_OK || hd_initiator_init(&d) != HT_OK ||
+	    hd_ctl_start(&d) != 0 || hd_net_start(&d) != 0) {
 		rc = 1;
 		d.stopping = true;
 		hd_ctl_stop(&d);
+		hd_initiator_fini(&d);
+		hd_trace_fini(&d);
 		hd_net_stop(&d);
 		uv_close((uv_handle_t *)&d.expire_timer, NULL);
 		uv_close((uv_handle_t *)&d.sig_hup, NULL);

@@ -12,6 +12,7 @@
 #include "hoptrace/timefmt.h"
 #include "hoptraced.h"
 #include "log.h"
+#include "trace.h"
 
 static const char *const state_names[] = {"idle", "connecting", "handshaking", "established",
 					  "backoff"};
@@ -167,6 +168,8 @@ static void conn_close(struct hd_conn *c, const char *why)
 		log_warn("%s%s: connection closed: %s", p ? "peer " : "", who, why);
 	if (p) {
 		snprintf(p->last_error, sizeof(p->last_error), "%s", why);
+		if (p->conn == c && c->established)
+			hd_trace_on_peer_down(p); /* its traces learn it later, not in here */
 		bool was_current = p->conn == c || p->dial == c;
 		if (p->conn == c)
 			p->conn = NULL;
@@ -253,6 +256,8 @@ static void on_established(struct hd_conn *c)
 			return;
 		}
 		p->conn = c;
+		if (other->established)
+			hd_trace_on_peer_down(p); /* what went over it is lost with it */
 		conn_close(other, "duplicate session (simultaneous open), keeping the other");
 	}
 	if (p->dial == c)
@@ -294,10 +299,32 @@ static void on_peer_message(struct hd_conn *c, const uint8_t *pt, size_t len)
 		break;
 	case HT_PMSG_ERROR:
 		log_warn("peer %s: reports error %u: %.200s", p->cfg.id, m.reason, m.detail);
+		if (m.has_trace_id)
+			hd_trace_on_message(p, &m);
+		break;
+	case HT_PMSG_TRACE_FORWARD:
+	case HT_PMSG_TRACE_ANSWER:
+	case HT_PMSG_TRACE_COMPLETE:
+		hd_trace_on_message(p, &m);
 		break;
 	default:
 		log_debug("peer %s: message of unknown type ignored", p->cfg.id);
 	}
+	ht_pmsg_clear(&m);
+}
+
+bool hd_peer_established(struct hd_daemon *d, const char *id)
+{
+	struct hd_peer *p = peer_find(d, id);
+	return p && p->conn && p->conn->established && !p->conn->closing;
+}
+
+int hd_peer_send(struct hd_daemon *d, const char *id, const ht_pmsg *m)
+{
+	struct hd_peer *p = peer_find(d, id);
+	if (!p || !p->conn || !p->conn->established)
+		return -1;
+	return conn_send_pmsg(p->conn, m);
 }
 
 /* Sends whatever the handshake wants to send now. */

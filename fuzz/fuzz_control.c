@@ -40,6 +40,19 @@ static bool same_request(const ht_ctl_request *a, const ht_ctl_request *b)
 		       a->audit.has_trace_id == b->audit.has_trace_id &&
 		       memcmp(a->audit.trace_id, b->audit.trace_id, HT_CTL_TRACE_ID_LEN) == 0 &&
 		       a->audit.limit == b->audit.limit;
+	case HT_CTL_TRACE_START:
+		return same_text(a->trace_start.calling, b->trace_start.calling) &&
+		       same_text(a->trace_start.called, b->trace_start.called) &&
+		       same_text(a->trace_start.to, b->trace_start.to) &&
+		       same_text(a->trace_start.label, b->trace_start.label) &&
+		       a->trace_start.time_ms == b->trace_start.time_ms &&
+		       a->trace_start.tolerance_ms == b->trace_start.tolerance_ms;
+	case HT_CTL_TRACE_SHOW:
+	case HT_CTL_TRACE_LIST:
+	case HT_CTL_TRACE_EXPORT:
+		return memcmp(a->trace.trace_id, b->trace.trace_id, HT_CTL_TRACE_ID_LEN) == 0 &&
+		       a->trace.from == b->trace.from && a->trace.offset == b->trace.offset &&
+		       a->trace.limit == b->trace.limit;
 	default:
 		return true;
 	}
@@ -59,10 +72,15 @@ static void check_request(const uint8_t *body, size_t len)
 		FUZZ_CHECK(req.type == HT_CTL_NONE || req.type == HT_CTL_HELLO ||
 			   req.type == HT_CTL_STATUS || req.type == HT_CTL_PEERS ||
 			   req.type == HT_CTL_CDR_IMPORT || req.type == HT_CTL_CDR_STATS ||
-			   req.type == HT_CTL_CDR_LOOKUP || req.type == HT_CTL_AUDIT);
+			   req.type == HT_CTL_CDR_LOOKUP || req.type == HT_CTL_AUDIT ||
+			   req.type == HT_CTL_TRACE_START || req.type == HT_CTL_TRACE_SHOW ||
+			   req.type == HT_CTL_TRACE_LIST || req.type == HT_CTL_TRACE_EXPORT);
 		FUZZ_CHECK(req.import.len <= HT_CTL_IMPORT_CHUNK_MAX);
 		FUZZ_CHECK(req.type != HT_CTL_AUDIT ||
 			   (req.audit.limit >= 1 && req.audit.limit <= HT_CTL_AUDIT_MAX));
+		FUZZ_CHECK(req.type != HT_CTL_TRACE_LIST ||
+			   (req.trace.limit >= 1 && req.trace.limit <= HT_CTL_TRACE_LIST_MAX));
+		FUZZ_CHECK(req.trace_start.tolerance_ms <= HT_CTL_TOLERANCE_MAX_MS);
 		rc = ht_ctl_encode_request(&req, &buf, &n);
 		FUZZ_CHECK(rc == HT_OK || rc == HT_E_NOMEM);
 		if (rc == HT_OK) {
@@ -125,6 +143,36 @@ static bool same_record(const ht_cdr *a, const ht_cdr *b)
 	       memcmp(a->origid, b->origid, sizeof(a->origid)) == 0;
 }
 
+static bool same_hop(const ht_ctl_hop *a, const ht_ctl_hop *b)
+{
+	if (!(same_text(a->provider_id, b->provider_id) && same_text(a->asked_by, b->asked_by) &&
+	      same_text(a->status, b->status) && same_text(a->reason, b->reason) &&
+	      same_text(a->upstream, b->upstream) && same_text(a->verdict, b->verdict) &&
+	      a->hop == b->hop && a->answered_ms == b->answered_ms &&
+	      a->window_time_ms == b->window_time_ms && a->received_ms == b->received_ms &&
+	      a->n_calls == b->n_calls && a->n_calls <= HT_CTL_HOP_CALLS_MAX))
+		return false;
+	for (size_t i = 0; i < a->n_calls; i++) {
+		const ht_ctl_hop_call *x = &a->calls[i], *y = &b->calls[i];
+		if (!(same_text(x->upstream, y->upstream) &&
+		      same_text(x->customer_ref, y->customer_ref) &&
+		      x->originated_here == y->originated_here &&
+		      x->record_time_ms == y->record_time_ms && x->attestation == y->attestation &&
+		      x->has_origid == y->has_origid &&
+		      memcmp(x->origid, y->origid, sizeof(x->origid)) == 0))
+			return false;
+	}
+	return true;
+}
+
+static bool same_trace_entry(const ht_ctl_trace_entry *a, const ht_ctl_trace_entry *b)
+{
+	return memcmp(a->trace_id, b->trace_id, sizeof(a->trace_id)) == 0 &&
+	       a->created_ms == b->created_ms && same_text(a->status, b->status) &&
+	       a->answers == b->answers && same_text(a->origin, b->origin) &&
+	       same_text(a->label, b->label) && a->call_time_ms == b->call_time_ms;
+}
+
 static bool same_audit_entry(const ht_ctl_audit_entry *a, const ht_ctl_audit_entry *b)
 {
 	return a->time_ms == b->time_ms && a->has_trace_id == b->has_trace_id &&
@@ -173,6 +221,44 @@ static void check_same_body(const ht_ctl_response *a, const ht_ctl_response *b)
 		for (size_t i = 0; i < a->audit.n; i++)
 			FUZZ_CHECK(same_audit_entry(&a->audit.entries[i], &b->audit.entries[i]));
 		break;
+	case HT_CTL_TRACE_START:
+		FUZZ_CHECK(memcmp(a->started, b->started, sizeof(a->started)) == 0);
+		break;
+	case HT_CTL_TRACE_SHOW: {
+		const ht_ctl_trace *ta = &a->trace, *tb = &b->trace;
+		FUZZ_CHECK(memcmp(ta->trace_id, tb->trace_id, sizeof(ta->trace_id)) == 0 &&
+			   same_text(ta->initiator, tb->initiator) &&
+			   same_text(ta->calling, tb->calling) &&
+			   same_text(ta->called, tb->called) && same_text(ta->label, tb->label) &&
+			   same_text(ta->to, tb->to) && same_text(ta->status, tb->status) &&
+			   ta->call_time_ms == tb->call_time_ms &&
+			   ta->tolerance_ms == tb->tolerance_ms && ta->hop_limit == tb->hop_limit &&
+			   ta->created_ms == tb->created_ms && ta->expires_ms == tb->expires_ms &&
+			   ta->started_ms == tb->started_ms && ta->finished_ms == tb->finished_ms &&
+			   ta->answers_total == tb->answers_total &&
+			   ta->answers_dropped == tb->answers_dropped && ta->from == tb->from &&
+			   ta->n_answers == tb->n_answers);
+		FUZZ_CHECK(ta->from + ta->n_answers <= ta->answers_total);
+		for (size_t i = 0; i < ta->n_answers; i++)
+			FUZZ_CHECK(same_hop(&ta->answers[i], &tb->answers[i]));
+		break;
+	}
+	case HT_CTL_TRACE_LIST:
+		FUZZ_CHECK(a->traces.n == b->traces.n &&
+			   a->traces.truncated == b->traces.truncated);
+		for (size_t i = 0; i < a->traces.n; i++)
+			FUZZ_CHECK(same_trace_entry(&a->traces.entries[i], &b->traces.entries[i]));
+		break;
+	case HT_CTL_TRACE_EXPORT:
+		FUZZ_CHECK(a->bundle.len == b->bundle.len && a->bundle.offset == b->bundle.offset &&
+			   a->bundle.total == b->bundle.total &&
+			   a->bundle.answers == b->bundle.answers &&
+			   memcmp(a->bundle.digest, b->bundle.digest, HT_CTL_DIGEST_LEN) == 0 &&
+			   (a->bundle.len == 0 ||
+			    memcmp(a->bundle.data, b->bundle.data, a->bundle.len) == 0));
+		FUZZ_CHECK(a->bundle.offset + a->bundle.len <= a->bundle.total &&
+			   a->bundle.total <= HT_CTL_EXPORT_MAX);
+		break;
 	default:
 		break;
 	}
@@ -189,6 +275,15 @@ static void check_lists(const ht_ctl_response *r)
 	FUZZ_CHECK(r->type == HT_CTL_CDR_STATS || r->cdr_stats.n_peers == 0);
 	FUZZ_CHECK(r->type == HT_CTL_CDR_LOOKUP || r->lookup.n == 0);
 	FUZZ_CHECK(r->type == HT_CTL_AUDIT || r->audit.n == 0);
+	FUZZ_CHECK((r->trace.n_answers == 0) == (r->trace.answers == NULL));
+	FUZZ_CHECK((r->traces.n == 0) == (r->traces.entries == NULL));
+	FUZZ_CHECK((r->bundle.len == 0) == (r->bundle.data == NULL));
+	FUZZ_CHECK(r->type == HT_CTL_TRACE_SHOW || r->trace.n_answers == 0);
+	FUZZ_CHECK(r->type == HT_CTL_TRACE_LIST || r->traces.n == 0);
+	FUZZ_CHECK(r->type == HT_CTL_TRACE_EXPORT || r->bundle.len == 0);
+	FUZZ_CHECK(r->trace.n_answers <= HT_CTL_TRACE_ANSWERS_MAX);
+	FUZZ_CHECK(r->traces.n <= HT_CTL_TRACE_LIST_MAX);
+	FUZZ_CHECK(r->bundle.len <= HT_CTL_EXPORT_CHUNK_MAX);
 	FUZZ_CHECK(r->progress.n_errors <= HT_CTL_MAX_ROW_ERRORS);
 	FUZZ_CHECK(r->cdr_stats.n_peers <= HT_CTL_MAX_STATS_PEERS);
 	FUZZ_CHECK(r->lookup.n <= HT_CTL_LOOKUP_MAX && r->audit.n <= HT_CTL_AUDIT_MAX);
@@ -243,13 +338,16 @@ static void check_response(const uint8_t *body, size_t len)
 	FUZZ_CHECK(rc == HT_OK || rc == HT_E_NOMEM ||
 		   (rc == HT_E_TOO_LARGE && len > HT_CTL_MAX_FRAME - 8 &&
 		    cut.type != HT_CTL_CDR_IMPORT && cut.type != HT_CTL_CDR_STATS &&
-		    cut.type != HT_CTL_CDR_LOOKUP && cut.type != HT_CTL_AUDIT));
+		    cut.type != HT_CTL_CDR_LOOKUP && cut.type != HT_CTL_AUDIT &&
+		    cut.type != HT_CTL_TRACE_SHOW && cut.type != HT_CTL_TRACE_LIST));
 	if (rc == HT_OK) {
 		FUZZ_CHECK(n <= HT_CTL_MAX_FRAME);
 		free(buf);
 	}
 	FUZZ_CHECK(dropped == 0 || cut.type == HT_CTL_CDR_IMPORT || cut.lookup.truncated ||
-		   cut.audit.truncated || cut.cdr_stats.peers_truncated);
+		   cut.audit.truncated || cut.cdr_stats.peers_truncated || cut.traces.truncated ||
+		   (cut.type == HT_CTL_TRACE_SHOW &&
+		    cut.trace.from + cut.trace.n_answers < cut.trace.answers_total));
 	ht_ctl_response_clear(&resp);
 }
 

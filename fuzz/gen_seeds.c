@@ -7,7 +7,9 @@
  *
  *   usage: fuzz_gen_seeds OUTDIR
  */
+#include "bundle_fixture.h"
 #include "fuzz.h"
+#include "fuzz_trace.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,8 +20,11 @@
 #include "hoptrace/cert.h"
 #include "hoptrace/crl.h"
 #include "hoptrace/envelope.h"
+#include "hoptrace/peermsg.h"
+#include "hoptrace/trace.h"
 #include "hoptrace/v1/cert.pb-c.h"
 #include "hoptrace/v1/envelope.pb-c.h"
+#include "hoptrace/v1/trace.pb-c.h"
 
 static const char *outdir;
 static int nwritten;
@@ -599,6 +604,452 @@ static void gen_times(void)
 	put("fuzz_time", "nul_inside", nul, sizeof(nul) - 1);
 }
 
+/* ---- traceback: requests, answers, sealed boxes, peer messages ---- */
+
+static const char trace_calling[] = "12025550143", trace_called[] = "12025550199";
+
+/* A request by the fixed provider under `cert`, with the fixed answer key. */
+static uint8_t *trace_request(const uint8_t *cert, size_t cert_len, uint32_t hint_bits,
+			      const char *label, size_t *len)
+{
+	static const uint8_t tid[HT_TRACE_ID_LEN] = {0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5,
+						     0xf6, 0xf7, 0xf8, 0xf9, 0xfa, 0xfb,
+						     0xfc, 0xfd, 0xfe, 0xff};
+	uint8_t salt[HT_SALT_LEN], apk[32], ask[32];
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t)(0xc0 + i);
+	fuzz_answer_keypair(apk, ask);
+	ht_request_params p = {
+		.calling = trace_calling,
+		.called = trace_called,
+		.created_ms = FUZZ_TRACE_NOW_MS,
+		.expires_ms = FUZZ_TRACE_NOW_MS + 60000,
+		.call_time_ms = FUZZ_TRACE_NOW_MS - 30000,
+		.tolerance_ms = 5000,
+		.hop_limit = 16,
+		.hint_bits = hint_bits,
+		.label = label,
+		.answer_pk = apk,
+		.trace_id = tid,
+		.salt = salt,
+	};
+	uint8_t *out;
+	check(ht_request_build(&p, &provider, cert, cert_len, &out, len), "ht_request_build");
+	return out;
+}
+
+/* Hand-built TraceRequest bodies, from a valid one. */
+struct req_parts {
+	uint8_t tid[16], salt[32], com[32], apk[32], ask[32];
+	Hoptrace__V1__TraceRequest q;
+};
+
+static void raw_request(struct req_parts *r, const uint8_t *cert, size_t cert_len)
+{
+	memset(r->tid, 0x77, sizeof(r->tid));
+	memset(r->salt, 0x88, sizeof(r->salt));
+	check(ht_call_commitment(r->salt, trace_calling, trace_called, r->com),
+	      "ht_call_commitment");
+	fuzz_answer_keypair(r->apk, r->ask);
+	Hoptrace__V1__TraceRequest q = HOPTRACE__V1__TRACE_REQUEST__INIT;
+	q.trace_id.data = r->tid;
+	q.trace_id.len = 16;
+	q.initiator_id.data = (uint8_t *)"carrier-a.example";
+	q.initiator_id.len = strlen("carrier-a.example");
+	q.initiator_cert.data = (uint8_t *)cert;
+	q.initiator_cert.len = cert_len;
+	q.created_ms = FUZZ_TRACE_NOW_MS;
+	q.expires_ms = FUZZ_TRACE_NOW_MS + 60000;
+	q.call_time_ms = FUZZ_TRACE_NOW_MS - 30000;
+	q.tolerance_ms = 5000;
+	q.hop_limit = 4;
+	q.salt.data = r->salt;
+	q.salt.len = 32;
+	q.call_commitment.data = r->com;
+	q.call_commitment.len = 32;
+	q.answer_key.data = r->apk;
+	q.answer_key.len = 32;
+	q.hint = ht_call_hint(trace_calling, trace_called) & 0xff00;
+	q.hint_bits = 8;
+	q.label.data = (uint8_t *)"campaign";
+	q.label.len = 8;
+	r->q = q;
+}
+
+static void put_signed(const char *target, const char *name, ht_kind kind,
+		       const ProtobufCMessage *m)
+{
+	size_t body_len, len;
+	uint8_t *body = pack(m, &body_len);
+	uint8_t *env = sign_body(kind, body, body_len, NULL, 0, &provider, &len);
+	put(target, name, env, len);
+	free(env);
+	free(body);
+}
+
+static void gen_trace_requests(const uint8_t *cert, size_t cert_len)
+{
+	size_t len, cl;
+	uint8_t *b, *c;
+
+	b = trace_request(cert, cert_len, 12, "robocall campaign 7", &len);
+	put("fuzz_trace_request", "request", b, len);
+	put_damaged("fuzz_trace_request", "request", b, len);
+	free(b);
+	b = trace_request(cert, cert_len, 16, "Caf\xc3\xa9 \xe2\x98\x8e", &len);
+	put("fuzz_trace_request", "hint_16_label_utf8", b, len);
+	free(b);
+	b = trace_request(cert, cert_len, 0, NULL, &len);
+	put("fuzz_trace_request", "no_hint_no_label", b, len);
+	free(b);
+
+	ht_cert_info i = cert_info("Carrier_B", 7, 0);
+	c = issue(&i, &anchor, &cl);
+	b = trace_request(c, cl, 12, NULL, &len);
+	put("fuzz_trace_request", "no_initiator_role", b, len);
+	free(b);
+	free(c);
+	i = cert_info("revoked-carrier", FUZZ_REVOKED_SERIAL_1, HT_ROLE_INITIATOR);
+	c = issue(&i, &anchor, &cl);
+	b = trace_request(c, cl, 12, NULL, &len);
+	put("fuzz_trace_request", "revoked_initiator", b, len);
+	free(b);
+	free(c);
+	i = cert_info("carrier-a.example", 44, HT_ROLE_INITIATOR);
+	c = issue(&i, &other, &cl);
+	b = trace_request(c, cl, 12, NULL, &len);
+	put("fuzz_trace_request", "untrusted_anchor", b, len);
+	free(b);
+	free(c);
+
+	struct req_parts r;
+	static uint32_t crit_known[] = {1, 15}, crit_unknown[] = {16};
+	raw_request(&r, cert, cert_len);
+	put_signed("fuzz_trace_request", "raw_valid", HT_KIND_TRACE_REQUEST, &r.q.base);
+	r.q.critical = crit_known;
+	r.q.n_critical = 2;
+	put_signed("fuzz_trace_request", "critical_known", HT_KIND_TRACE_REQUEST, &r.q.base);
+	r.q.critical = crit_unknown;
+	r.q.n_critical = 1;
+	put_signed("fuzz_trace_request", "critical_unknown", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	memset(r.apk, 0, 32);
+	put_signed("fuzz_trace_request", "answer_key_zero", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	r.q.answer_key.len = 31;
+	put_signed("fuzz_trace_request", "answer_key_short", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	r.q.hint |= 1;
+	put_signed("fuzz_trace_request", "hint_low_bits", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	r.q.label.data = (uint8_t *)"bell\a";
+	r.q.label.len = 5;
+	put_signed("fuzz_trace_request", "label_control", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	r.q.expires_ms = r.q.created_ms + HT_LIFETIME_MAX_MS + 1;
+	put_signed("fuzz_trace_request", "lifetime_too_long", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	r.q.hop_limit = 0;
+	put_signed("fuzz_trace_request", "hop_limit_zero", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	r.q.initiator_id.data = (uint8_t *)"carrier-b.example";
+	put_signed("fuzz_trace_request", "initiator_id_not_cert", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	r.q.initiator_cert.len = 10;
+	put_signed("fuzz_trace_request", "initiator_cert_cut", HT_KIND_TRACE_REQUEST, &r.q.base);
+	raw_request(&r, cert, cert_len);
+	put_signed("fuzz_trace_request", "hop_answer_kind", HT_KIND_HOP_ANSWER, &r.q.base);
+	put("fuzz_trace_request", "empty", "", 0);
+}
+
+static ht_answer_info answer_base(uint32_t status, const uint8_t *rid)
+{
+	ht_answer_info a;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.request_hash, rid, HT_MSG_ID_LEN);
+	snprintf(a.provider_id, sizeof(a.provider_id), "Carrier_B");
+	snprintf(a.asked_by, sizeof(a.asked_by), "carrier-a.example");
+	a.status = status;
+	a.answered_ms = FUZZ_TRACE_NOW_MS + 1000;
+	a.window_time_ms = FUZZ_TRACE_NOW_MS - 30000;
+	a.hop = 1;
+	return a;
+}
+
+static uint8_t *answer(const ht_answer_info *a, const uint8_t *cert, size_t cert_len, size_t *len)
+{
+	uint8_t *out;
+	check(ht_answer_sign(a, &provider, cert, cert_len, &out, len), "ht_answer_sign");
+	return out;
+}
+
+static uint8_t *seal(const uint8_t *m, size_t n, size_t *len)
+{
+	uint8_t apk[32], ask[32], esk[32], *out;
+	fuzz_answer_keypair(apk, ask);
+	fuzz_seal_ephemeral(esk);
+	check(ht_seal(m, n, apk, esk, &out, len), "ht_seal");
+	return out;
+}
+
+static void put_pmsg(const char *name, const ht_pmsg *m)
+{
+	uint8_t *b;
+	size_t len;
+	check(ht_pmsg_encode(m, &b, &len), "ht_pmsg_encode");
+	put("fuzz_peermsg", name, b, len);
+	free(b);
+}
+
+static void gen_trace(void)
+{
+	size_t cl, bl, rl, len, sl;
+	ht_cert_info i = cert_info("carrier-a.example", 42, HT_ROLE_INITIATOR);
+	uint8_t *cert = issue(&i, &anchor, &cl);
+	gen_trace_requests(cert, cl);
+
+	/* The answers bind to the seed request. */
+	uint8_t *req = trace_request(cert, cl, 12, "robocall campaign 7", &rl);
+	ht_request *r;
+	check(ht_request_parse(req, rl, &r), "ht_request_parse");
+	uint8_t rid[HT_MSG_ID_LEN];
+	memcpy(rid, ht_request_id(r), sizeof(rid));
+	ht_request_free(r);
+
+	i = cert_info("Carrier_B", 7, 0);
+	uint8_t *hop = issue(&i, &anchor, &bl);
+	uint8_t *b, *s;
+
+	ht_answer_info a = answer_base(HT_ANSWER_FOUND, rid);
+	a.n_calls = 2;
+	snprintf(a.calls[0].upstream, sizeof(a.calls[0].upstream), "carrier-c");
+	a.calls[0].record_time_ms = FUZZ_TRACE_NOW_MS - 30100;
+	a.calls[0].attestation = 2;
+	a.calls[1].originated_here = true;
+	snprintf(a.calls[1].customer_ref, sizeof(a.calls[1].customer_ref), "0123456789abcdef");
+	a.calls[1].record_time_ms = FUZZ_TRACE_NOW_MS - 29900;
+	a.calls[1].attestation = 1;
+	a.calls[1].has_origid = true;
+	memset(a.calls[1].origid, 0x5e, HT_ORIGID_LEN);
+	b = answer(&a, hop, bl, &len);
+	put("fuzz_answer", "found", b, len);
+	put_damaged("fuzz_answer", "found", b, len);
+	s = seal(b, len, &sl);
+	put("fuzz_answer", "sealed_found", s, sl);
+	put_damaged("fuzz_answer", "sealed_found", s, sl);
+	ht_pmsg pm = {.type = HT_PMSG_TRACE_ANSWER, .data = s, .data_len = sl};
+	memset(pm.trace_id, 0xf0, sizeof(pm.trace_id));
+	put_pmsg("trace_answer", &pm);
+	free(s);
+	free(b);
+
+	a.n_calls = HT_ANSWER_CALLS_MAX;
+	for (size_t k = 2; k < HT_ANSWER_CALLS_MAX; k++)
+		a.calls[k] = a.calls[k % 2];
+	b = answer(&a, hop, bl, &len);
+	put("fuzz_answer", "found_16_calls", b, len);
+	free(b);
+
+	a = answer_base(HT_ANSWER_NOT_FOUND, rid);
+	b = answer(&a, hop, bl, &len);
+	put("fuzz_answer", "not_found", b, len);
+	s = seal(b, len, &sl);
+	put("fuzz_answer", "sealed_not_found", s, sl);
+	free(s);
+	free(b);
+
+	a = answer_base(HT_ANSWER_REFUSED, rid);
+	a.reason = HT_REASON_DUPLICATE;
+	b = answer(&a, hop, bl, &len);
+	put("fuzz_answer", "refused", b, len);
+	free(b);
+
+	a = answer_base(HT_ANSWER_DEAD_END, rid);
+	a.reason = HT_REASON_UPSTREAM_TIMED_OUT;
+	snprintf(a.upstream, sizeof(a.upstream), "carrier-d");
+	b = answer(&a, hop, bl, &len);
+	put("fuzz_answer", "dead_end", b, len);
+	free(b);
+
+	/* Hand-built bodies that break one rule each. */
+	static uint8_t rh[32], origid[15];
+	memcpy(rh, rid, sizeof(rh));
+	Hoptrace__V1__MatchedCall mc = HOPTRACE__V1__MATCHED_CALL__INIT, *mcp = &mc;
+	mc.upstream.data = (uint8_t *)"carrier-c";
+	mc.upstream.len = 9;
+	mc.record_time_ms = FUZZ_TRACE_NOW_MS - 30000;
+	Hoptrace__V1__HopAnswer h = HOPTRACE__V1__HOP_ANSWER__INIT;
+	h.request_hash.data = rh;
+	h.request_hash.len = 32;
+	h.provider_id.data = (uint8_t *)"Carrier_B";
+	h.provider_id.len = 9;
+	h.asked_by.data = (uint8_t *)"carrier-a.example";
+	h.asked_by.len = strlen("carrier-a.example");
+	h.status = HOPTRACE__V1__ANSWER_STATUS__ANSWER_STATUS_FOUND;
+	h.answered_ms = FUZZ_TRACE_NOW_MS + 1000;
+	h.hop = 0;
+	h.n_calls = 1;
+	h.calls = &mcp;
+	h.certificate.data = hop;
+	h.certificate.len = bl;
+	h.window_time_ms = FUZZ_TRACE_NOW_MS - 30000;
+	put_signed("fuzz_answer", "raw_found", HT_KIND_HOP_ANSWER, &h.base);
+	mc.originated_here = true;
+	put_signed("fuzz_answer", "call_upstream_and_origin", HT_KIND_HOP_ANSWER, &h.base);
+	mc.upstream.len = 0;
+	mc.customer_ref.data = (uint8_t *)"ref\x01";
+	mc.customer_ref.len = 4;
+	put_signed("fuzz_answer", "customer_ref_control", HT_KIND_HOP_ANSWER, &h.base);
+	mc.customer_ref.len = 3;
+	mc.origid.data = origid;
+	mc.origid.len = sizeof(origid);
+	put_signed("fuzz_answer", "origid_15", HT_KIND_HOP_ANSWER, &h.base);
+	mc.origid.len = 0;
+	mc.attestation = (Hoptrace__V1__Attestation)4;
+	put_signed("fuzz_answer", "attestation_4", HT_KIND_HOP_ANSWER, &h.base);
+	mc.attestation = HOPTRACE__V1__ATTESTATION__ATTESTATION_A;
+	h.provider_id.data = (uint8_t *)"Carrier_Z";
+	put_signed("fuzz_answer", "provider_not_cert", HT_KIND_HOP_ANSWER, &h.base);
+	h.provider_id.data = (uint8_t *)"Carrier_B";
+	h.n_calls = 0;
+	put_signed("fuzz_answer", "found_no_calls", HT_KIND_HOP_ANSWER, &h.base);
+	h.status = HOPTRACE__V1__ANSWER_STATUS__ANSWER_STATUS_DEAD_END;
+	h.reason = HOPTRACE__V1__REASON__REASON_HOP_LIMIT;
+	put_signed("fuzz_answer", "dead_end_no_upstream", HT_KIND_HOP_ANSWER, &h.base);
+	h.status = (Hoptrace__V1__AnswerStatus)9;
+	put_signed("fuzz_answer", "status_unknown", HT_KIND_HOP_ANSWER, &h.base);
+	h.status = HOPTRACE__V1__ANSWER_STATUS__ANSWER_STATUS_REFUSED;
+	static uint32_t crit_unknown[] = {5};
+	h.critical = crit_unknown;
+	h.n_critical = 1;
+	put_signed("fuzz_answer", "critical_reserved", HT_KIND_HOP_ANSWER, &h.base);
+	put("fuzz_answer", "empty", "", 0);
+
+	/* Peer messages carrying them. */
+	pm = (ht_pmsg){.type = HT_PMSG_TRACE_FORWARD,
+		       .data = req,
+		       .data_len = rl,
+		       .hop = 2,
+		       .window_time_ms = FUZZ_TRACE_NOW_MS - 30000,
+		       .budget_ms = 5000};
+	put_pmsg("trace_forward", &pm);
+	pm = (ht_pmsg){.type = HT_PMSG_TRACE_COMPLETE};
+	memset(pm.trace_id, 0xf0, sizeof(pm.trace_id));
+	put_pmsg("trace_complete", &pm);
+	pm = (ht_pmsg){
+		.type = HT_PMSG_ERROR, .reason = HT_REASON_RATE_LIMITED, .has_trace_id = true};
+	snprintf(pm.detail, sizeof(pm.detail), "rate limited");
+	memset(pm.trace_id, 0xf0, sizeof(pm.trace_id));
+	put_pmsg("error_trace_id", &pm);
+	/* Lengths the decoder refuses: a 15-octet trace ID, an empty request. */
+	static const uint8_t complete_short[] = {0x42, 0x11, 0x0a, 0x0f, 1,  2,  3,  4,  5, 6,
+						 7,    8,    9,    10,   11, 12, 13, 14, 15};
+	put("fuzz_peermsg", "trace_complete_short_id", complete_short, sizeof(complete_short));
+	static const uint8_t forward_empty[] = {0x32, 0x04, 0x0a, 0x00, 0x10, 0x01};
+	put("fuzz_peermsg", "trace_forward_empty_request", forward_empty, sizeof(forward_empty));
+	static const uint8_t answer_short[] = {0x3a, 0x16, 0x0a, 0x10, 0,    0,    0,    0,
+					       0,    0,    0,    0,    0,    0,    0,    0,
+					       0,    0,    0,    0,    0x12, 0x02, 0xaa, 0xbb};
+	put("fuzz_peermsg", "trace_answer_short_box", answer_short, sizeof(answer_short));
+
+	free(req);
+	free(hop);
+	free(cert);
+}
+
+/* ---- evidence bundles (fuzz_bundle: the trace of tests/bundle_fixture.h) ---- */
+
+static void put_fx_bundle(const char *name, const struct fx *f)
+{
+	size_t len;
+	uint8_t *b = fx_bundle(f, &len);
+	put("fuzz_bundle", name, b, len);
+	free(b);
+}
+
+/* The fixture's bundle written field by field: another version, a critical list. */
+static void put_raw_bundle(const char *name, const struct fx *f, uint32_t version,
+			   const uint32_t *crit, size_t ncrit)
+{
+	ProtobufCBinaryData ans[FX_MAX_ANSWERS];
+	for (size_t i = 0; i < f->n; i++) {
+		ans[i].data = f->ans[i];
+		ans[i].len = f->ans_len[i];
+	}
+	Hoptrace__V1__EvidenceBundle b = HOPTRACE__V1__EVIDENCE_BUNDLE__INIT;
+	b.version = version;
+	b.request.data = f->req;
+	b.request.len = f->req_len;
+	b.calling.data = (uint8_t *)f->calling;
+	b.calling.len = strlen(f->calling);
+	b.called.data = (uint8_t *)f->called;
+	b.called.len = strlen(f->called);
+	b.answers = ans;
+	b.n_answers = f->n;
+	b.exported_ms = f->created_ms + 5000;
+	b.critical = (uint32_t *)crit;
+	b.n_critical = ncrit;
+	size_t len;
+	uint8_t *out = pack(&b.base, &len);
+	put("fuzz_bundle", name, out, len);
+	free(out);
+}
+
+static void gen_bundles(void)
+{
+	struct fx f, g;
+	fx_init(&f);
+	size_t len;
+	uint8_t *b = fx_bundle(&f, &len);
+	put("fuzz_bundle", "good", b, len);
+	put_damaged("fuzz_bundle", "good", b, len);
+	free(b);
+
+	g = f; /* shallow: fewer answers */
+	g.n = 5;
+	put_fx_bundle("open_branch", &g);
+	g.n = 0;
+	put_fx_bundle("request_only", &g);
+	g = f;
+	g.ans[1] = f.ans[2];
+	g.ans_len[1] = f.ans_len[2];
+	g.n = 2;
+	put_fx_bundle("orphan", &g);
+	g = f;
+	g.ans[f.n] = f.ans[4];
+	g.ans_len[f.n] = f.ans_len[4];
+	g.n = f.n + 1;
+	put_fx_bundle("duplicate", &g);
+	g = f;
+	g.calling[3] = '9';
+	put_fx_bundle("opening_wrong", &g);
+
+	const uint32_t unknown[] = {9}, known[] = {5, 15};
+	put_raw_bundle("version_2", &f, 2, NULL, 0);
+	put_raw_bundle("critical_unknown", &f, 1, unknown, 1);
+	put_raw_bundle("critical_known", &f, 1, known, 2);
+
+	/* The consortium initiator's own dead end: its terminating carrier was down. */
+	ht_answer_info d;
+	memset(&d, 0, sizeof(d));
+	memcpy(d.request_hash, f.req_id, HT_MSG_ID_LEN);
+	snprintf(d.provider_id, sizeof(d.provider_id), "%s", fx_ids[FX_I]);
+	snprintf(d.asked_by, sizeof(d.asked_by), "%s", fx_ids[FX_I]);
+	snprintf(d.upstream, sizeof(d.upstream), "%s", fx_ids[FX_T]);
+	d.status = HT_ANSWER_DEAD_END;
+	d.reason = HT_REASON_UPSTREAM_UNREACHABLE;
+	d.answered_ms = f.created_ms + 3000;
+	fx_add(&f, &d, FX_I);
+	put_fx_bundle("initiator_dead_end_after_answers", &f);
+	g = f;
+	g.ans[0] = f.ans[f.n - 1];
+	g.ans_len[0] = f.ans_len[f.n - 1];
+	g.n = 1;
+	put_fx_bundle("initiator_dead_end", &g);
+	fx_free(&f);
+	put("fuzz_bundle", "empty", "", 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -617,6 +1068,8 @@ int main(int argc, char **argv)
 	gen_envelopes();
 	gen_keyfiles();
 	gen_times();
+	gen_trace();
+	gen_bundles();
 	ht_keys_wipe(&anchor);
 	ht_keys_wipe(&other);
 	ht_keys_wipe(&provider);

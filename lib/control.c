@@ -178,6 +178,14 @@ const char *ht_ctl_type_name(ht_ctl_type type)
 		return "cdr lookup";
 	case HT_CTL_AUDIT:
 		return "audit";
+	case HT_CTL_TRACE_START:
+		return "trace start";
+	case HT_CTL_TRACE_SHOW:
+		return "trace show";
+	case HT_CTL_TRACE_LIST:
+		return "trace list";
+	case HT_CTL_TRACE_EXPORT:
+		return "trace export";
 	default:
 		return "unknown";
 	}
@@ -201,6 +209,47 @@ static int get_bytes16(bool *has, uint8_t *dst, const ProtobufCBinaryData *b)
 	return HT_OK;
 }
 
+/* Decoding: a required trace ID, exactly 16 octets. */
+static int get_id16(uint8_t *dst, const ProtobufCBinaryData *b)
+{
+	if (b->len != 16)
+		return HT_E_MALFORMED;
+	memcpy(dst, b->data, 16);
+	return HT_OK;
+}
+
+static int put_trace_start(Hoptrace__V1__TraceStartRequest *m, const ht_ctl_trace_start *t)
+{
+	int rc = put_text(&m->calling, t->calling, HT_CTL_NUMBER_MAX);
+	if (rc == HT_OK)
+		rc = put_text(&m->called, t->called, HT_CTL_NUMBER_MAX);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->to, t->to);
+	if (rc == HT_OK)
+		rc = put_text(&m->label, t->label, HT_CTL_LABEL_MAX);
+	if (rc == HT_OK && t->tolerance_ms > HT_CTL_TOLERANCE_MAX_MS)
+		rc = HT_E_INVAL;
+	m->time_ms = t->time_ms;
+	m->tolerance_ms = t->tolerance_ms;
+	return rc;
+}
+
+static int get_trace_start(ht_ctl_trace_start *t, const Hoptrace__V1__TraceStartRequest *m)
+{
+	int rc = get_text(t->calling, HT_CTL_NUMBER_MAX, &m->calling);
+	if (rc == HT_OK)
+		rc = get_text(t->called, HT_CTL_NUMBER_MAX, &m->called);
+	if (rc == HT_OK)
+		rc = get_provider_id(t->to, &m->to);
+	if (rc == HT_OK)
+		rc = get_text(t->label, HT_CTL_LABEL_MAX, &m->label);
+	if (rc == HT_OK && m->tolerance_ms > HT_CTL_TOLERANCE_MAX_MS)
+		rc = HT_E_MALFORMED;
+	t->time_ms = m->time_ms;
+	t->tolerance_ms = m->tolerance_ms;
+	return rc;
+}
+
 int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_len)
 {
 	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
@@ -211,6 +260,10 @@ int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_
 	Hoptrace__V1__CdrStatsRequest stats = HOPTRACE__V1__CDR_STATS_REQUEST__INIT;
 	Hoptrace__V1__CdrLookupRequest lookup = HOPTRACE__V1__CDR_LOOKUP_REQUEST__INIT;
 	Hoptrace__V1__AuditRequest audit = HOPTRACE__V1__AUDIT_REQUEST__INIT;
+	Hoptrace__V1__TraceStartRequest start = HOPTRACE__V1__TRACE_START_REQUEST__INIT;
+	Hoptrace__V1__TraceShowRequest show = HOPTRACE__V1__TRACE_SHOW_REQUEST__INIT;
+	Hoptrace__V1__TraceListRequest list = HOPTRACE__V1__TRACE_LIST_REQUEST__INIT;
+	Hoptrace__V1__TraceExportRequest exp = HOPTRACE__V1__TRACE_EXPORT_REQUEST__INIT;
 	int rc = HT_OK;
 
 	m.version = req->version;
@@ -261,6 +314,28 @@ int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_
 		audit.since_ms = req->audit.since_ms;
 		audit.until_ms = req->audit.until_ms;
 		audit.limit = req->audit.limit;
+		break;
+	case HT_CTL_TRACE_START:
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_START;
+		m.trace_start = &start;
+		rc = put_trace_start(&start, &req->trace_start);
+		break;
+	case HT_CTL_TRACE_SHOW:
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_SHOW;
+		m.trace_show = &show;
+		put_bytes16(&show.trace_id, true, req->trace.trace_id);
+		show.from = req->trace.from;
+		break;
+	case HT_CTL_TRACE_LIST:
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_LIST;
+		m.trace_list = &list;
+		list.limit = req->trace.limit;
+		break;
+	case HT_CTL_TRACE_EXPORT:
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_EXPORT;
+		m.trace_export = &exp;
+		put_bytes16(&exp.trace_id, true, req->trace.trace_id);
+		exp.offset = req->trace.offset;
 		break;
 	default:
 		return HT_E_INVAL;
@@ -325,6 +400,28 @@ static int get_request(ht_ctl_request *out, const Hoptrace__V1__ControlRequest *
 								 : a->limit;
 		break;
 	}
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_START:
+		out->type = HT_CTL_TRACE_START;
+		rc = get_trace_start(&out->trace_start, m->trace_start);
+		break;
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_SHOW:
+		out->type = HT_CTL_TRACE_SHOW;
+		rc = get_id16(out->trace.trace_id, &m->trace_show->trace_id);
+		out->trace.from = m->trace_show->from;
+		break;
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_LIST: {
+		uint32_t lim = m->trace_list->limit;
+		out->type = HT_CTL_TRACE_LIST;
+		out->trace.limit = lim == 0                      ? HT_CTL_TRACE_LIST_DEFAULT
+				   : lim > HT_CTL_TRACE_LIST_MAX ? HT_CTL_TRACE_LIST_MAX
+								 : lim;
+		break;
+	}
+	case HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_EXPORT:
+		out->type = HT_CTL_TRACE_EXPORT;
+		rc = get_id16(out->trace.trace_id, &m->trace_export->trace_id);
+		out->trace.offset = m->trace_export->offset;
+		break;
 	default:
 		out->type = HT_CTL_NONE;
 	}
@@ -458,6 +555,83 @@ static int put_audit_entry(Hoptrace__V1__AuditEntry *m, const ht_ctl_audit_entry
 	return rc;
 }
 
+/* An attestation octet (0, 'A', 'B', 'C') as the control protocol's text. */
+static int put_attestation(ProtobufCBinaryData *b, const char *a)
+{
+	if (*a == 'A' || *a == 'B' || *a == 'C') {
+		b->data = (uint8_t *)a;
+		b->len = 1;
+	} else if (*a != 0) {
+		return HT_E_INVAL;
+	}
+	return HT_OK;
+}
+
+static int put_hop_call(Hoptrace__V1__TraceHopCall *m, const ht_ctl_hop_call *c)
+{
+	int rc = put_provider_id(&m->upstream, c->upstream);
+	if (rc == HT_OK)
+		rc = put_text(&m->customer_ref, c->customer_ref, HT_CTL_CUSTOMER_REF_MAX);
+	if (rc == HT_OK)
+		rc = put_attestation(&m->attestation, &c->attestation);
+	put_bytes16(&m->origid, c->has_origid, c->origid);
+	m->originated_here = c->originated_here;
+	m->record_time_ms = c->record_time_ms;
+	return rc;
+}
+
+/* A TraceHop and room for its calls, so one allocation serves a whole answer. */
+struct hop_msg {
+	Hoptrace__V1__TraceHop m;
+	Hoptrace__V1__TraceHopCall calls[HT_CTL_HOP_CALLS_MAX];
+	Hoptrace__V1__TraceHopCall *ptrs[HT_CTL_HOP_CALLS_MAX];
+};
+
+static int put_hop(struct hop_msg *hm, const ht_ctl_hop *h)
+{
+	Hoptrace__V1__TraceHop *m = &hm->m;
+	hoptrace__v1__trace_hop__init(m);
+	if (h->n_calls > HT_CTL_HOP_CALLS_MAX)
+		return HT_E_INVAL;
+	int rc = put_provider_id(&m->provider_id, h->provider_id);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->asked_by, h->asked_by);
+	if (rc == HT_OK)
+		rc = put_text(&m->status, h->status, HT_CTL_ANSWER_STATUS_MAX);
+	if (rc == HT_OK)
+		rc = put_text(&m->reason, h->reason, HT_CTL_REASON_MAX);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->upstream, h->upstream);
+	if (rc == HT_OK)
+		rc = put_text(&m->verdict, h->verdict, HT_CTL_VERDICT_MAX);
+	for (size_t i = 0; i < h->n_calls && rc == HT_OK; i++) {
+		hoptrace__v1__trace_hop_call__init(&hm->calls[i]);
+		hm->ptrs[i] = &hm->calls[i];
+		rc = put_hop_call(&hm->calls[i], &h->calls[i]);
+	}
+	m->n_calls = h->n_calls;
+	m->calls = h->n_calls ? hm->ptrs : NULL;
+	m->hop = h->hop;
+	m->answered_ms = h->answered_ms;
+	m->window_time_ms = h->window_time_ms;
+	m->received_ms = h->received_ms;
+	return rc;
+}
+
+static int put_trace_entry(Hoptrace__V1__TraceListEntry *m, const ht_ctl_trace_entry *e)
+{
+	int rc = put_text(&m->status, e->status, HT_CTL_TRACE_STATUS_MAX);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->origin, e->origin);
+	if (rc == HT_OK)
+		rc = put_text(&m->label, e->label, HT_CTL_LABEL_MAX);
+	put_bytes16(&m->trace_id, true, e->trace_id);
+	m->created_ms = e->created_ms;
+	m->answers = e->answers;
+	m->call_time_ms = e->call_time_ms;
+	return rc;
+}
+
 /* The one list an encoding allocates (message structs and pointers to them). */
 struct scratch {
 	void *items;
@@ -551,6 +725,77 @@ static int put_audit(Hoptrace__V1__AuditResponse *m, const ht_ctl_audit_list *a,
 		 a->n, a->entries, HT_CTL_AUDIT_MAX, &m->n_entries, &m->entries);
 }
 
+static int put_trace(Hoptrace__V1__TraceShowResponse *m, const ht_ctl_trace *t, struct scratch *sc)
+{
+	int rc = put_provider_id(&m->initiator, t->initiator);
+	if (rc == HT_OK && (t->calling[0] || t->called[0]))
+		rc = put_digits(&m->calling, t->calling);
+	if (rc == HT_OK && (t->calling[0] || t->called[0]))
+		rc = put_digits(&m->called, t->called);
+	if (rc == HT_OK)
+		rc = put_text(&m->label, t->label, HT_CTL_LABEL_MAX);
+	if (rc == HT_OK)
+		rc = put_provider_id(&m->to, t->to);
+	if (rc == HT_OK)
+		rc = put_text(&m->status, t->status, HT_CTL_TRACE_STATUS_MAX);
+	if (rc != HT_OK)
+		return rc;
+	if (t->answers_total > HT_CTL_TRACE_ANSWERS_MAX || t->from > t->answers_total ||
+	    t->n_answers > t->answers_total - t->from)
+		return t->n_answers > HT_CTL_TRACE_ANSWERS_MAX ? HT_E_TOO_LARGE : HT_E_INVAL;
+	put_bytes16(&m->trace_id, true, t->trace_id);
+	m->call_time_ms = t->call_time_ms;
+	m->tolerance_ms = t->tolerance_ms;
+	m->hop_limit = t->hop_limit;
+	m->created_ms = t->created_ms;
+	m->expires_ms = t->expires_ms;
+	m->started_ms = t->started_ms;
+	m->finished_ms = t->finished_ms;
+	m->answers_total = t->answers_total;
+	m->answers_dropped = t->answers_dropped;
+	m->from = t->from;
+	if ((rc = list_alloc(sc, t->n_answers, t->answers, HT_CTL_TRACE_ANSWERS_MAX,
+			     sizeof(struct hop_msg))) != HT_OK ||
+	    t->n_answers == 0)
+		return rc;
+	struct hop_msg *items = sc->items;
+	Hoptrace__V1__TraceHop **ptrs = sc->ptrs;
+	for (size_t i = 0; i < t->n_answers; i++) {
+		ptrs[i] = &items[i].m;
+		if ((rc = put_hop(&items[i], &t->answers[i])) != HT_OK)
+			return rc;
+	}
+	m->n_answers = t->n_answers;
+	m->answers = ptrs;
+	return HT_OK;
+}
+
+static int put_trace_list(Hoptrace__V1__TraceListResponse *m, const ht_ctl_trace_list *l,
+			  struct scratch *sc)
+{
+	m->truncated = l->truncated;
+	PUT_LIST(Hoptrace__V1__TraceListEntry, hoptrace__v1__trace_list_entry__init,
+		 put_trace_entry, sc, l->n, l->entries, HT_CTL_TRACE_LIST_MAX, &m->n_traces,
+		 &m->traces);
+}
+
+static int put_export(Hoptrace__V1__TraceExportResponse *m, const ht_ctl_trace_export *e)
+{
+	if (e->len > HT_CTL_EXPORT_CHUNK_MAX)
+		return HT_E_TOO_LARGE;
+	if ((!e->data && e->len > 0) || e->total > HT_CTL_EXPORT_MAX || e->offset > e->total ||
+	    e->len > e->total - e->offset)
+		return HT_E_INVAL;
+	m->data.data = e->data;
+	m->data.len = e->len;
+	m->offset = e->offset;
+	m->total = e->total;
+	m->digest.data = (uint8_t *)e->digest;
+	m->digest.len = HT_CTL_DIGEST_LEN;
+	m->answers = e->answers;
+	return HT_OK;
+}
+
 int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *out_len)
 {
 	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
@@ -561,6 +806,10 @@ int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *o
 	Hoptrace__V1__CdrStatsResponse stats = HOPTRACE__V1__CDR_STATS_RESPONSE__INIT;
 	Hoptrace__V1__CdrLookupResponse lookup = HOPTRACE__V1__CDR_LOOKUP_RESPONSE__INIT;
 	Hoptrace__V1__AuditResponse audit = HOPTRACE__V1__AUDIT_RESPONSE__INIT;
+	Hoptrace__V1__TraceStartResponse started = HOPTRACE__V1__TRACE_START_RESPONSE__INIT;
+	Hoptrace__V1__TraceShowResponse show = HOPTRACE__V1__TRACE_SHOW_RESPONSE__INIT;
+	Hoptrace__V1__TraceListResponse list = HOPTRACE__V1__TRACE_LIST_RESPONSE__INIT;
+	Hoptrace__V1__TraceExportResponse exp = HOPTRACE__V1__TRACE_EXPORT_RESPONSE__INIT;
 	struct scratch sc = {NULL, NULL};
 	int rc;
 
@@ -604,6 +853,26 @@ int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *o
 		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_AUDIT;
 		m.audit = &audit;
 		rc = put_audit(&audit, &resp->audit, &sc);
+		break;
+	case HT_CTL_TRACE_START:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_START;
+		m.trace_start = &started;
+		put_bytes16(&started.trace_id, true, resp->started);
+		break;
+	case HT_CTL_TRACE_SHOW:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_SHOW;
+		m.trace_show = &show;
+		rc = put_trace(&show, &resp->trace, &sc);
+		break;
+	case HT_CTL_TRACE_LIST:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_LIST;
+		m.trace_list = &list;
+		rc = put_trace_list(&list, &resp->traces, &sc);
+		break;
+	case HT_CTL_TRACE_EXPORT:
+		m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_EXPORT;
+		m.trace_export = &exp;
+		rc = put_export(&exp, &resp->bundle);
 		break;
 	default:
 		return HT_E_INVAL;
@@ -651,6 +920,16 @@ static size_t entry_size(const ht_ctl_response *resp, size_t i)
 		(void)put_record(&m, &resp->lookup.records[i]);
 		return entry_len(protobuf_c_message_get_packed_size(&m.base));
 	}
+	case HT_CTL_TRACE_SHOW: {
+		struct hop_msg hm;
+		(void)put_hop(&hm, &resp->trace.answers[i]);
+		return entry_len(protobuf_c_message_get_packed_size(&hm.m.base));
+	}
+	case HT_CTL_TRACE_LIST: {
+		Hoptrace__V1__TraceListEntry m = HOPTRACE__V1__TRACE_LIST_ENTRY__INIT;
+		(void)put_trace_entry(&m, &resp->traces.entries[i]);
+		return entry_len(protobuf_c_message_get_packed_size(&m.base));
+	}
 	default: {
 		Hoptrace__V1__AuditEntry m = HOPTRACE__V1__AUDIT_ENTRY__INIT;
 		(void)put_audit_entry(&m, &resp->audit.entries[i]);
@@ -679,6 +958,14 @@ size_t ht_ctl_response_fit(ht_ctl_response *resp)
 		n = &resp->audit.n;
 		max = HT_CTL_AUDIT_MAX;
 		break;
+	case HT_CTL_TRACE_SHOW:
+		n = &resp->trace.n_answers;
+		max = HT_CTL_TRACE_ANSWERS_MAX;
+		break;
+	case HT_CTL_TRACE_LIST:
+		n = &resp->traces.n;
+		max = HT_CTL_TRACE_LIST_MAX;
+		break;
 	default:
 		return 0;
 	}
@@ -691,8 +978,10 @@ size_t ht_ctl_response_fit(ht_ctl_response *resp)
 	 */
 	ht_ctl_response base = *resp;
 	base.progress.n_errors = base.cdr_stats.n_peers = base.lookup.n = base.audit.n = 0;
+	base.trace.n_answers = base.traces.n = 0;
 	base.progress.errors_omitted = UINT64_MAX;
 	base.cdr_stats.peers_truncated = base.lookup.truncated = base.audit.truncated = true;
+	base.traces.truncated = true;
 	uint8_t *buf;
 	size_t base_len = 0;
 	if (ht_ctl_encode_response(&base, &buf, &base_len) == HT_OK)
@@ -718,8 +1007,14 @@ size_t ht_ctl_response_fit(ht_ctl_response *resp)
 	case HT_CTL_CDR_LOOKUP:
 		resp->lookup.truncated = true;
 		break;
-	default:
+	case HT_CTL_AUDIT:
 		resp->audit.truncated = true;
+		break;
+	case HT_CTL_TRACE_LIST:
+		resp->traces.truncated = true;
+		break;
+	default:
+		break; /* trace answers: from + n_answers < answers_total says it */
 	}
 	*n = keep;
 	return dropped;
@@ -826,6 +1121,71 @@ static int get_audit_entry(ht_ctl_audit_entry *e, const Hoptrace__V1__AuditEntry
 	return rc;
 }
 
+static int get_attestation(char *dst, const ProtobufCBinaryData *b)
+{
+	if (b->len == 0)
+		return HT_OK;
+	char a = b->len == 1 ? (char)b->data[0] : 0;
+	if (a != 'A' && a != 'B' && a != 'C')
+		return HT_E_MALFORMED;
+	*dst = a;
+	return HT_OK;
+}
+
+static int get_hop_call(ht_ctl_hop_call *c, const Hoptrace__V1__TraceHopCall *m)
+{
+	int rc = get_provider_id(c->upstream, &m->upstream);
+	if (rc == HT_OK)
+		rc = get_text(c->customer_ref, HT_CTL_CUSTOMER_REF_MAX, &m->customer_ref);
+	if (rc == HT_OK)
+		rc = get_attestation(&c->attestation, &m->attestation);
+	if (rc == HT_OK)
+		rc = get_bytes16(&c->has_origid, c->origid, &m->origid);
+	c->originated_here = m->originated_here;
+	c->record_time_ms = m->record_time_ms;
+	return rc;
+}
+
+static int get_hop(ht_ctl_hop *h, const Hoptrace__V1__TraceHop *m)
+{
+	if (m->n_calls > HT_CTL_HOP_CALLS_MAX)
+		return HT_E_TOO_LARGE;
+	int rc = get_provider_id(h->provider_id, &m->provider_id);
+	if (rc == HT_OK)
+		rc = get_provider_id(h->asked_by, &m->asked_by);
+	if (rc == HT_OK)
+		rc = get_text(h->status, HT_CTL_ANSWER_STATUS_MAX, &m->status);
+	if (rc == HT_OK)
+		rc = get_text(h->reason, HT_CTL_REASON_MAX, &m->reason);
+	if (rc == HT_OK)
+		rc = get_provider_id(h->upstream, &m->upstream);
+	if (rc == HT_OK)
+		rc = get_text(h->verdict, HT_CTL_VERDICT_MAX, &m->verdict);
+	for (size_t i = 0; i < m->n_calls && rc == HT_OK; i++)
+		rc = get_hop_call(&h->calls[i], m->calls[i]);
+	h->n_calls = m->n_calls;
+	h->hop = m->hop;
+	h->answered_ms = m->answered_ms;
+	h->window_time_ms = m->window_time_ms;
+	h->received_ms = m->received_ms;
+	return rc;
+}
+
+static int get_trace_entry(ht_ctl_trace_entry *e, const Hoptrace__V1__TraceListEntry *m)
+{
+	int rc = get_id16(e->trace_id, &m->trace_id);
+	if (rc == HT_OK)
+		rc = get_text(e->status, HT_CTL_TRACE_STATUS_MAX, &m->status);
+	if (rc == HT_OK)
+		rc = get_provider_id(e->origin, &m->origin);
+	if (rc == HT_OK)
+		rc = get_text(e->label, HT_CTL_LABEL_MAX, &m->label);
+	e->created_ms = m->created_ms;
+	e->answers = m->answers;
+	e->call_time_ms = m->call_time_ms;
+	return rc;
+}
+
 /*
  * Decodes the `n` generated messages at `src` into a malloc'd array of T
  * at *out (count at *n_out) with GET, refusing more than `max`.
@@ -893,6 +1253,75 @@ static int get_audit(ht_ctl_audit_list *a, const Hoptrace__V1__AuditResponse *m)
 		 &a->n, &a->entries);
 }
 
+static int get_trace_answers(ht_ctl_trace *t, const Hoptrace__V1__TraceShowResponse *m)
+{
+	GET_LIST(ht_ctl_hop, get_hop, m->n_answers, m->answers, HT_CTL_TRACE_ANSWERS_MAX,
+		 &t->n_answers, &t->answers);
+}
+
+static int get_trace(ht_ctl_trace *t, const Hoptrace__V1__TraceShowResponse *m)
+{
+	int rc = get_id16(t->trace_id, &m->trace_id);
+	if (rc == HT_OK)
+		rc = get_provider_id(t->initiator, &m->initiator);
+	/* Both numbers, or neither (a response made of defaults). */
+	if (rc == HT_OK && (m->calling.len || m->called.len))
+		rc = get_digits(t->calling, &m->calling);
+	if (rc == HT_OK && (m->calling.len || m->called.len))
+		rc = get_digits(t->called, &m->called);
+	if (rc == HT_OK)
+		rc = get_text(t->label, HT_CTL_LABEL_MAX, &m->label);
+	if (rc == HT_OK)
+		rc = get_provider_id(t->to, &m->to);
+	if (rc == HT_OK)
+		rc = get_text(t->status, HT_CTL_TRACE_STATUS_MAX, &m->status);
+	if (rc != HT_OK)
+		return rc;
+	if (m->n_answers > HT_CTL_TRACE_ANSWERS_MAX)
+		return HT_E_TOO_LARGE;
+	if (m->answers_total > HT_CTL_TRACE_ANSWERS_MAX || m->from > m->answers_total ||
+	    m->n_answers > m->answers_total - m->from)
+		return HT_E_MALFORMED;
+	t->call_time_ms = m->call_time_ms;
+	t->tolerance_ms = m->tolerance_ms;
+	t->hop_limit = m->hop_limit;
+	t->created_ms = m->created_ms;
+	t->expires_ms = m->expires_ms;
+	t->started_ms = m->started_ms;
+	t->finished_ms = m->finished_ms;
+	t->answers_total = m->answers_total;
+	t->answers_dropped = m->answers_dropped;
+	t->from = m->from;
+	return get_trace_answers(t, m);
+}
+
+static int get_trace_list(ht_ctl_trace_list *l, const Hoptrace__V1__TraceListResponse *m)
+{
+	l->truncated = m->truncated;
+	GET_LIST(ht_ctl_trace_entry, get_trace_entry, m->n_traces, m->traces, HT_CTL_TRACE_LIST_MAX,
+		 &l->n, &l->entries);
+}
+
+static int get_export(ht_ctl_trace_export *e, const Hoptrace__V1__TraceExportResponse *m)
+{
+	if (m->data.len > HT_CTL_EXPORT_CHUNK_MAX)
+		return HT_E_TOO_LARGE;
+	if (m->total > HT_CTL_EXPORT_MAX || m->offset > m->total ||
+	    m->data.len > m->total - m->offset || m->digest.len != HT_CTL_DIGEST_LEN)
+		return HT_E_MALFORMED;
+	if (m->data.len > 0) {
+		if (!(e->data = malloc(m->data.len)))
+			return HT_E_NOMEM;
+		memcpy(e->data, m->data.data, m->data.len);
+		e->len = m->data.len;
+	}
+	memcpy(e->digest, m->digest.data, HT_CTL_DIGEST_LEN);
+	e->offset = m->offset;
+	e->total = m->total;
+	e->answers = m->answers;
+	return HT_OK;
+}
+
 static int get_body(ht_ctl_response *out, const Hoptrace__V1__ControlResponse *m)
 {
 	switch (m->resp_case) {
@@ -917,6 +1346,18 @@ static int get_body(ht_ctl_response *out, const Hoptrace__V1__ControlResponse *m
 	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_AUDIT:
 		out->type = HT_CTL_AUDIT;
 		return get_audit(&out->audit, m->audit);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_START:
+		out->type = HT_CTL_TRACE_START;
+		return get_id16(out->started, &m->trace_start->trace_id);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_SHOW:
+		out->type = HT_CTL_TRACE_SHOW;
+		return get_trace(&out->trace, m->trace_show);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_LIST:
+		out->type = HT_CTL_TRACE_LIST;
+		return get_trace_list(&out->traces, m->trace_list);
+	case HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_EXPORT:
+		out->type = HT_CTL_TRACE_EXPORT;
+		return get_export(&out->bundle, m->trace_export);
 	default:
 		out->type = HT_CTL_NONE;
 		return HT_OK;
@@ -952,6 +1393,9 @@ void ht_ctl_response_clear(ht_ctl_response *r)
 	free(r->cdr_stats.peers);
 	free(r->lookup.records);
 	free(r->audit.entries);
+	free(r->trace.answers);
+	free(r->traces.entries);
+	free(r->bundle.data);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -45,6 +45,9 @@ static const struct errdesc errs[] = {
 				"the peer's Noise static key is not the one in its certificate"},
 	[-HT_E_WRONG_PEER] = {"wrong_peer",
 			      "the peer authenticated as another provider than the one dialled"},
+	/* A HopAnswer whose request_hash is not the identity of the request it
+	 * is checked against: swapped or replayed from another trace. */
+	[-HT_E_WRONG_REQUEST] = {"wrong_request", "answer is bound to another request"},
 };
 
 static const struct errdesc *lookup(int err)

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 secs=${FUZZ_SECONDS:-60}
 # Every target in fuzz/CMakeLists.txt (HT_FUZZ_TARGETS).
-targets=${FUZZ_TARGETS:-"fuzz_envelope fuzz_cert fuzz_crl fuzz_keyfile fuzz_time fuzz_noise fuzz_control fuzz_config fuzz_session fuzz_peermsg fuzz_csv"}
+targets=${FUZZ_TARGETS:-"fuzz_envelope fuzz_cert fuzz_crl fuzz_keyfile fuzz_time fuzz_noise fuzz_control fuzz_config fuzz_session fuzz_peermsg fuzz_csv fuzz_trace_request fuzz_answer fuzz_bundle"}
 build=${FUZZ_BUILD:-build-fuzz}
 case $secs in '' | *[!0-9]*) echo "fuzz.sh: FUZZ_SECONDS must be a number" >&2; exit 2 ;; esac
 
@@ -44,7 +44,8 @@ for t in $targets; do
 	fuzz_control) max_len=16384 ;;    # frames; HT_CTL_MAX_FRAME (1 MiB) is too slow
 	fuzz_envelope | fuzz_crl) max_len=65536 ;;  # HT_ENVELOPE_MAX 60000
 	fuzz_noise | fuzz_peermsg) max_len=65600 ;; # HT_NOISE_MAX_MSG 65535, HT_PAYLOAD_MAX
-	fuzz_csv) max_len=16384 ;;         # rows of up to 32 fields of 256 bytes; many rows
+	fuzz_csv) max_len=16384 ;;
+	fuzz_trace_request | fuzz_answer | fuzz_bundle) max_len=8192 ;; # requests and answers carry a certificate; bundles several         # rows of up to 32 fields of 256 bytes; many rows
 	*) max_len=4096 ;;
 	esac
 	bin=$build/bin/$t

@@ -1,6 +1,6 @@
 #!/bin/sh
 # End-to-end test of `hoptrace status`, `peers`, `cdr import`, `cdr stats`,
-# `cdr lookup` and `audit` against ctl_fake_server, a stand-in for hoptraced's control socket that answers
+# `cdr lookup`, `audit` and `trace` against ctl_fake_server, a stand-in for hoptraced's control socket that answers
 # with fixed data (or misbehaves on purpose), so no daemon is needed.
 #
 # Usage: ctl_cli_test.sh PATH/TO/hoptrace PATH/TO/ctl_fake_server
@@ -361,6 +361,114 @@ run 0 audit -s "$sock" --peer nobody
 ok
 stop
 
+# --- trace ---------------------------------------------------------------------
+
+rm -f "$WORK/ok.sock" # left by the server above
+start ok
+DONE=5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c
+# The tree: each answer under the one that asked it, rejected ones shown apart.
+run 0 trace show -s "$sock" $DONE
+stdout_has "^trace $DONE  complete$"
+stdout_has '^call 12025550143 -> 12025550199 at 2026-01-01T00:00:00\.000Z \+/- 5\.000 s$'
+stdout_has '^started 2026-01-01T00:00:10\.000Z by carrier-a, hop limit 16, label: IRS campaign$'
+stdout_has '^hop 0  carrier-a  found  <- carrier-b  \(2\.0 ms\)$'
+stdout_has '^  hop 1  carrier-b  found  <- carrier-c; <- carrier-x  \(5\.0 ms\)$'
+stdout_has '^    hop 1  carrier-b  dead_end  at carrier-x: upstream_not_participant  \(6\.0 ms\)$'
+stdout_has '^    hop 2  carrier-c  found  origin \(customer 3fa2c1d0e9b87a65\)  \(9\.0 ms\)$'
+stdout_has '^hop 2  carrier-d  not_found  \(10\.0 ms\)  REJECTED: unlinked$'
+stdout_has '^hop \?  \?  unreadable  \(11\.0 ms\)  REJECTED: undecryptable$'
+stdout_has '^result: complete, origin carrier-c \(customer 3fa2c1d0e9b87a65\)$'
+stdout_has '^path: carrier-c -> carrier-b -> carrier-a$'
+stdout_has '^  2 answers rejected \(not evidence\)$'
+grep -q 'open:' stdout && fail "trace show: the dead end closes carrier-x's branch"
+ok
+# The daemon lists at most 4 answers a page; all 6 are shown, once each.
+[ "$(grep -c '^ *hop ' stdout)" = 6 ] || fail "trace show: expected 6 answers"
+ok
+
+run 0 trace show --json -s "$sock" $DONE
+jq_is '[.trace_id, .status, .initiator, .calling, .called, .tolerance_ms, .hop_limit, .label, .to]' \
+	"[\"$DONE\",\"complete\",\"carrier-a\",\"12025550143\",\"12025550199\",5000,16,\"IRS campaign\",null]"
+jq_is '[.answers[] | .index]' '[0,1,2,3,4,5]'
+jq_is '[.answers[] | .verdict]' '["ok","ok","ok","ok","unlinked","undecryptable"]'
+jq_is '[.answers[] | .parent]' '[null,0,1,1,null,null]'
+jq_is '[.answers[] | .elapsed_ms]' '[2,5,6,9,10,11]'
+jq_is '.answers[3].calls[0] | [.originated_here, .customer_ref, .attestation, .origid, .record_time_ms]' \
+	'[true,"3fa2c1d0e9b87a65","A","11111111-1111-1111-1111-111111111111",1767225600080]'
+jq_is '.answers[2] | [.status, .reason, .upstream]' '["dead_end","upstream_not_participant","carrier-x"]'
+jq_is '[.origin, .path, .open_branches]' '["carrier-c",["carrier-c","carrier-b","carrier-a"],0]'
+jq_is '[.finished_ms, .call_time]' '[1767225610012,"2026-01-01T00:00:00.000Z"]'
+
+run 3 trace show -s "$sock" 00000000000000000000000000000001
+stderr_has 'refused the trace show request: error: no trace 00000000000000000000000000000001 was started here'
+[ -s stdout ] && fail "trace show: nothing may reach stdout on failure"
+ok
+
+# start prints the ID, and what it sent reaches the daemon.
+run 0 trace start -s "$sock" --calling '+1 202 555 0143' --called 2025550199 \
+	--time 2026-01-01T00:00:00.250Z --tolerance 2.5 --to carrier-b --label 'IRS campaign'
+[ "$(cat stdout)" = 7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a ] || fail "trace start: the ID alone"
+ok
+grep -q '^start +1 202 555 0143 2025550199 1767225600250 2500 to=carrier-b label=IRS campaign$' ok.out ||
+	fail "trace start: the daemon got $(grep '^start' ok.out | tail -n 1)"
+ok
+run 0 trace start --json -s "$sock" --calling 2025550143 --called 2025550199 --time 1767225600
+jq_is '.' '{"trace_id":"7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a"}'
+grep -q '^start 2025550143 2025550199 1767225600000 0 to= label=$' ok.out ||
+	fail "trace start: no tolerance is 0 (the daemon's default)"
+ok
+
+# --watch: each answer once as it arrives, then the result; 0 at an origin.
+run 0 trace start --watch -s "$sock" --calling 2025550143 --called 2025550199 --time 1767225600000
+[ "$(head -n 1 stdout)" = "trace 7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a" ] || fail "watch: the ID first"
+ok
+[ "$(grep -c '^ *hop ' stdout)" = 6 ] || fail "watch: expected each of the 6 answers once"
+ok
+sed -n 2p stdout | grep -q '^hop 0  carrier-a  found  <- carrier-b' || fail "watch: hop 0 first"
+ok
+stdout_has '^    hop 2  carrier-c  found  origin'
+stdout_has '^result: complete, origin carrier-c'
+run 0 trace start --watch --json -s "$sock" --calling 2025550143 --called 2025550199 --time 1767225600000
+jq_is '[.status, .origin, (.answers | length)]' '["complete","carrier-c",6]'
+# No origin: 1.
+run 1 trace start --watch -s "$sock" --calling 2025550143 --called 2025550199 --time 1767225600000 \
+	--label 'no origin'
+stdout_has '^hop 0  carrier-a  not_found  \(3\.0 ms\)$'
+stdout_has '^result: complete, no origin found$'
+
+run 0 trace list -s "$sock"
+head -n 1 stdout | grep -Eq '^TRACE-ID +CREATED +STATUS +ANSWERS +ORIGIN +LABEL$' || fail "trace list: header line"
+ok
+sed -n 2p stdout | grep -Eq '^7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a +2026-01-01T00:00:10\.000Z +running +6 +- +-$' ||
+	fail "trace list: newest first"
+ok
+stdout_has '^5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c +2026-01-01T00:00:09\.000Z +complete +4 +carrier-c +IRS campaign$'
+run 0 trace list --json --limit 2 -s "$sock"
+jq_is '[.traces[] | .status]' '["running","complete"]'
+jq_is '[.traces[1].origin, .traces[0].origin, .truncated]' '["carrier-c",null,true]'
+stderr_has 'older traces exist; the newest 2 are shown'
+
+# export: the bundle in pieces, checked against its digest, written 0644.
+run 0 trace export -s "$sock" $DONE -o bundle.bin
+stdout_has '^bytes +600000$'
+stdout_has '^answers +4$'
+[ "$(wc -c <bundle.bin | tr -d ' ')" = 600000 ] || fail "trace export: size"
+ok
+# shellcheck disable=SC2012 # POSIX has no stat(1)
+[ "$(ls -l bundle.bin | cut -c1-10)" = "-rw-r--r--" ] || fail "trace export: mode"
+ok
+[ "$(grep -c '^export' ok.out)" = 2 ] || fail "trace export: expected 2 pieces"
+ok
+run 3 trace export -s "$sock" $DONE -o bundle.bin
+stderr_has 'bundle\.bin: .*use --force'
+run 0 trace export --json --force -s "$sock" $DONE -o bundle.bin
+jq_is '[.file, .bytes, .answers, .status]' '["bundle.bin",600000,4,"complete"]'
+run 3 trace export -s "$sock" 7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a7a -o other.bin
+stderr_has 'refused the trace export request'
+[ -e other.bin ] && fail "trace export: no file on failure"
+ok
+stop
+
 # --- a daemon with nothing to show ---------------------------------------------
 
 start empty
@@ -382,6 +490,8 @@ stdout_has '^disk +0B$'
 ok
 run 0 audit --json -s "$sock"
 jq_is '.' '{"entries":[],"truncated":false}'
+run 0 trace list --json -s "$sock"
+jq_is '.' '{"traces":[],"truncated":false}'
 run 1 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --time 2026-01-01T00:00:01Z
 jq_is '.records' '[]'
 stop
@@ -417,6 +527,10 @@ run 3 cdr lookup --json -s "$sock" --calling 2025550143 --called 2025550199 --ti
 stderr_has 'refused the cdr lookup request: error: '
 run 3 audit -s "$sock"
 stderr_has 'refused the audit request'
+run 3 trace start --watch -s "$sock" --calling 2025550143 --called 2025550199 --time 1
+stderr_has 'refused the trace start request: error: '
+[ -s stdout ] && fail "trace start: nothing may reach stdout on failure"
+ok
 stop
 
 # The daemon sends a length prefix over the limit.
@@ -504,5 +618,29 @@ run 0 cdr import --help
 stdout_has 'usage: hoptrace cdr import FILE\|- \[-s SOCKET\] \[--json\] \[--quiet\]'
 run 0 audit --help
 stdout_has 'usage: hoptrace audit '
+run 2 trace start --calling 1 --called 2
+stderr_has '--calling, --called and --time are required'
+run 2 trace start --calling 1 --called 2 --time 0
+stderr_has "--time: '0' is not RFC 3339"
+run 2 trace start --calling 1 --called 2 --time 1 --tolerance 301
+stderr_has '--tolerance: .* from 0\.001 to 300'
+run 2 trace start --calling 1 --called 2 --time 1 --tolerance 0
+stderr_has '--tolerance'
+run 2 trace start --calling 1 --called 2 --time 1 --to 'not an id'
+stderr_has "--to: 'not an id' is not a provider ID"
+run 2 trace start --calling 1 --called 2 --time 1 --label "$(printf 'two\nlines')"
+stderr_has '--label: at most 128 bytes of text'
+run 2 trace show
+stderr_has 'which trace'
+run 2 trace show 5c5c
+stderr_has "'5c5c' is not a trace ID"
+run 2 trace show 5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5g
+stderr_has 'is not a trace ID'
+run 2 trace export 5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c5c
+stderr_has '-o FILE is required'
+run 2 trace list --limit 1001
+stderr_has '--limit: a number from 1 to 1000'
+run 0 trace start --help
+stdout_has 'usage: hoptrace trace start --calling NUMBER --called NUMBER --time TIME'
 
 echo "$passed passed, 0 failed"

@@ -13,6 +13,15 @@
  * duplicates. Each chunk is logged on stdout as
  * "chunk LEN last=0|1 total=TOTAL".
  *
+ * Traces: trace 5c5c...5c is complete, with a path to an origin (hop 0
+ * carrier-a <- carrier-b <- carrier-c, the origin), a dead end, an answer
+ * rejected as unlinked and one that could not be opened; shown at most 4
+ * answers a page. trace start answers with trace 7a7a...7a, whose answers
+ * appear as it is asked again on the same connection (2, then 4 while it
+ * runs, then all 6 and complete), or with 0e0e...0e (label "no origin"):
+ * complete, not found at hop 0. Its evidence bundle (trace export) is
+ * 600000 octets, sent in 2 pieces. Other trace IDs are unknown (ERROR).
+ *
  *   usage: ctl_fake_server MODE SOCKET
  *
  * MODE is one of:
@@ -38,6 +47,8 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "hoptrace/control.h"
 
@@ -145,6 +156,183 @@ static const ht_ctl_audit_entry fixed_audit[] = {
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The traces: started at T0 + 10 s, call at T0. */
+#define TRACE_START (T0 + 10000)
+#define BUNDLE_LEN  600000
+static const uint8_t id_done = 0x5c, id_watched = 0x7a, id_none = 0x0e;
+
+static ht_ctl_hop fixed_hops[6];
+
+static void fixed_hops_init(void)
+{
+	ht_ctl_hop *h = fixed_hops;
+	memset(fixed_hops, 0, sizeof(fixed_hops));
+	static const struct {
+		const char *p, *by, *status, *verdict;
+		uint32_t hop, dt;
+	} a[6] = {
+		{"carrier-a", "carrier-a", "found", "ok", 0, 2},
+		{"carrier-b", "carrier-a", "found", "ok", 1, 5},
+		{"carrier-b", "carrier-a", "dead_end", "ok", 1, 6},
+		{"carrier-c", "carrier-b", "found", "ok", 2, 9},
+		{"carrier-d", "carrier-b", "not_found", "unlinked", 2, 10},
+		{"", "", "", "undecryptable", 0, 11},
+	};
+	for (size_t i = 0; i < 6; i++) {
+		strcpy(h[i].provider_id, a[i].p);
+		strcpy(h[i].asked_by, a[i].by);
+		strcpy(h[i].status, a[i].status);
+		strcpy(h[i].verdict, a[i].verdict);
+		h[i].hop = a[i].hop;
+		h[i].received_ms = TRACE_START + a[i].dt;
+		h[i].answered_ms = a[i].p[0] ? TRACE_START + a[i].dt - 1 : 0;
+	}
+	h[0].n_calls = 1;
+	strcpy(h[0].calls[0].upstream, "carrier-b");
+	h[0].calls[0].record_time_ms = T0 + 100;
+	h[0].calls[0].attestation = 'B';
+	h[1].window_time_ms = T0 + 100;
+	h[1].n_calls = 2;
+	strcpy(h[1].calls[0].upstream, "carrier-c");
+	h[1].calls[0].record_time_ms = T0 + 90;
+	strcpy(h[1].calls[1].upstream, "carrier-x");
+	h[1].calls[1].record_time_ms = T0 + 95;
+	strcpy(h[2].upstream, "carrier-x");
+	strcpy(h[2].reason, "upstream_not_participant");
+	h[3].window_time_ms = T0 + 90;
+	h[3].n_calls = 1;
+	h[3].calls[0].originated_here = true;
+	h[3].calls[0].record_time_ms = T0 + 80;
+	strcpy(h[3].calls[0].customer_ref, "3fa2c1d0e9b87a65");
+	h[3].calls[0].attestation = 'A';
+	h[3].calls[0].has_origid = true;
+	memset(h[3].calls[0].origid, 0x11, 16);
+	h[4].window_time_ms = T0 + 77;
+}
+
+static bool is_id(const uint8_t *id, uint8_t b)
+{
+	for (int i = 0; i < 16; i++)
+		if (id[i] != b)
+			return false;
+	return true;
+}
+
+/* trace show: `shows` is how many times this connection asked so far. */
+static void answer_show(const ht_ctl_request *req, ht_ctl_response *resp, unsigned shows)
+{
+	const uint8_t *id = req->trace.trace_id;
+	ht_ctl_trace *t = &resp->trace;
+	size_t visible = 6, page = 4;
+	const char *status = HT_CTL_TRACE_COMPLETE;
+	if (is_id(id, id_watched)) {
+		page = 6;
+		visible = shows <= 1 ? 2 : shows == 2 ? 4 : 6;
+		status = visible < 6 ? HT_CTL_TRACE_RUNNING : HT_CTL_TRACE_COMPLETE;
+	} else if (is_id(id, id_none)) {
+		visible = 0;
+	} else if (!is_id(id, id_done)) {
+		char hex[33];
+		sodium_bin2hex(hex, sizeof(hex), id, 16);
+		char why[80];
+		snprintf(why, sizeof(why), "no trace %s was started here", hex);
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, why);
+		return;
+	}
+	memcpy(t->trace_id, id, 16);
+	strcpy(t->initiator, "carrier-a");
+	strcpy(t->calling, "12025550143");
+	strcpy(t->called, "12025550199");
+	t->call_time_ms = T0;
+	t->tolerance_ms = 5000;
+	t->hop_limit = 16;
+	strcpy(t->label, is_id(id, id_none) ? "no origin" : "IRS campaign");
+	t->created_ms = t->started_ms = TRACE_START;
+	t->expires_ms = TRACE_START + 60000;
+	strcpy(t->status, status);
+	if (strcmp(status, HT_CTL_TRACE_RUNNING) != 0)
+		t->finished_ms = TRACE_START + 12;
+	static ht_ctl_hop none;
+	if (is_id(id, id_none)) { /* one answer: not found at hop 0 */
+		memset(&none, 0, sizeof(none));
+		strcpy(none.provider_id, "carrier-a");
+		strcpy(none.asked_by, "carrier-a");
+		strcpy(none.status, "not_found");
+		strcpy(none.verdict, "ok");
+		none.received_ms = TRACE_START + 3;
+		t->answers_total = 1;
+		t->from = req->trace.from < 1 ? req->trace.from : 1;
+		t->answers = &none;
+		t->n_answers = 1 - t->from;
+		return;
+	}
+	t->answers_total = (uint32_t)visible;
+	t->from = req->trace.from < visible ? req->trace.from : (uint32_t)visible;
+	t->answers = fixed_hops + t->from;
+	t->n_answers = visible - t->from < page ? visible - t->from : page;
+}
+
+static void answer_trace(const ht_ctl_request *req, ht_ctl_response *resp, unsigned *shows,
+			 uint8_t *bundle)
+{
+	switch (req->type) {
+	case HT_CTL_TRACE_START: {
+		const ht_ctl_trace_start *q = &req->trace_start;
+		printf("start %s %s %llu %u to=%s label=%s\n", q->calling, q->called,
+		       (unsigned long long)q->time_ms, q->tolerance_ms, q->to, q->label);
+		fflush(stdout);
+		memset(resp->started, strcmp(q->label, "no origin") ? id_watched : id_none, 16);
+		*shows = 0;
+		break;
+	}
+	case HT_CTL_TRACE_SHOW:
+		(*shows)++;
+		answer_show(req, resp, *shows);
+		break;
+	case HT_CTL_TRACE_LIST: {
+		static ht_ctl_trace_entry es[3];
+		memset(es, 0, sizeof(es));
+		const uint8_t ids[3] = {id_watched, id_done, id_none};
+		const char *st[3] = {HT_CTL_TRACE_RUNNING, HT_CTL_TRACE_COMPLETE,
+				     HT_CTL_TRACE_INTERRUPTED};
+		for (size_t i = 0; i < 3; i++) {
+			memset(es[i].trace_id, ids[i], 16);
+			es[i].created_ms = TRACE_START - 1000 * i;
+			es[i].call_time_ms = T0;
+			strcpy(es[i].status, st[i]);
+			es[i].answers = (uint32_t)(2 * (3 - i));
+		}
+		strcpy(es[1].origin, "carrier-c");
+		strcpy(es[1].label, "IRS campaign");
+		if (strcmp(mode, "empty") != 0) {
+			resp->traces.entries = es;
+			resp->traces.n = req->trace.limit < 3 ? req->trace.limit : 3;
+			resp->traces.truncated = req->trace.limit < 3;
+		}
+		break;
+	}
+	default: /* export */
+		if (!is_id(req->trace.trace_id, id_done)) {
+			ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "no such trace");
+			break;
+		}
+		if (req->trace.offset > BUNDLE_LEN) {
+			ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "offset past the end");
+			break;
+		}
+		ht_ctl_trace_export *e = &resp->bundle;
+		e->offset = req->trace.offset;
+		e->total = BUNDLE_LEN;
+		e->len = BUNDLE_LEN - e->offset < HT_CTL_EXPORT_CHUNK_MAX ? BUNDLE_LEN - e->offset
+									  : HT_CTL_EXPORT_CHUNK_MAX;
+		e->data = bundle + e->offset;
+		e->answers = 4;
+		crypto_generichash(e->digest, sizeof(e->digest), bundle, BUNDLE_LEN, NULL, 0);
+		printf("export %llu\n", (unsigned long long)e->offset);
+		fflush(stdout);
+	}
+}
 
 /* The import of one connection. */
 struct import {
@@ -321,8 +509,14 @@ static void answer_audit(const ht_ctl_request *req, ht_ctl_response *resp, ht_ct
 }
 
 /* Answers one request; returns -1 when the connection is to be closed. */
-static int answer(int fd, const uint8_t *body, size_t len, bool *hello_done, struct import *im)
+static int answer(int fd, const uint8_t *body, size_t len, bool *hello_done, struct import *im,
+		  unsigned *shows)
 {
+	static uint8_t bundle[BUNDLE_LEN];
+	static bool made;
+	for (size_t i = 0; i < BUNDLE_LEN && !made; i++)
+		bundle[i] = (uint8_t)(i * 7 % 251);
+	made = true;
 	ht_ctl_request req;
 	ht_ctl_response resp;
 	ht_cdr records[N(fixed_records)];
@@ -379,6 +573,10 @@ static int answer(int fd, const uint8_t *body, size_t len, bool *hello_done, str
 		answer_lookup(&req, &resp, records);
 	} else if (res == HT_CTL_RESULT_OK && req.type == HT_CTL_AUDIT) {
 		answer_audit(&req, &resp, entries);
+	} else if (res == HT_CTL_RESULT_OK &&
+		   (req.type == HT_CTL_TRACE_START || req.type == HT_CTL_TRACE_SHOW ||
+		    req.type == HT_CTL_TRACE_LIST || req.type == HT_CTL_TRACE_EXPORT)) {
+		answer_trace(&req, &resp, shows, bundle);
 	}
 	ht_ctl_request_clear(&req);
 	ht_ctl_response_fit(&resp);
@@ -391,6 +589,7 @@ static void serve(int fd)
 {
 	ht_ctl_reader r;
 	bool hello_done = false;
+	unsigned shows = 0;
 	struct import im;
 	memset(&im, 0, sizeof(im));
 	uint8_t buf[4096];
@@ -416,7 +615,7 @@ static void serve(int fd)
 			p += used;
 			left -= used;
 			if (ht_ctl_reader_frame(&r, &body, &body_len) &&
-			    answer(fd, body, body_len, &hello_done, &im) != 0)
+			    answer(fd, body, body_len, &hello_done, &im, &shows) != 0)
 				goto out;
 		}
 	}
@@ -440,6 +639,7 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	signal(SIGPIPE, SIG_IGN);
+	fixed_hops_init();
 
 	struct sockaddr_un sa;
 	memset(&sa, 0, sizeof(sa));

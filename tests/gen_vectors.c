@@ -21,9 +21,11 @@
 #include "hoptrace/peermsg.h"
 #include "hoptrace/session.h"
 #include "hoptrace/timefmt.h"
+#include "hoptrace/trace.h"
 #include "hoptrace/v1/cert.pb-c.h"
 #include "hoptrace/v1/envelope.pb-c.h"
 #include "hoptrace/v1/peer.pb-c.h"
+#include "hoptrace/v1/trace.pb-c.h"
 
 /* 2026-01-01T00:00:00Z and 2027-01-01T00:00:00Z. */
 #define T0          1767225600ULL
@@ -466,6 +468,1708 @@ static void handshake_vector(const char *dir, const ht_keys *anchor, const ht_ke
 	ht_keys_wipe(&b);
 }
 
+/* ---- Traceback: trace.json, trace-rejections.json, evidence-bundle.json ---- */
+
+/* The traced call and the request (spec section 12, "Fixed inputs"). */
+#define TR_CALL_MS  (T0 * 1000 + 6600000ULL) /* 2026-01-01T01:50:00Z */
+#define TR_CREATED  (TR_CALL_MS + 600000)    /* 02:00:00Z */
+#define TR_EXPIRES  (TR_CREATED + 60000)
+#define TR_CALLING  "12025550143"
+#define TR_CALLED   "14155550199"
+#define TR_TOL      5000
+#define TR_HOPS     16
+#define TR_HINTBITS 12
+#define TR_LABEL    "campaign 2026-01: IRS impersonation"
+#define TR_CHECK    (TR_CREATED + 1000) /* when hops check the request */
+
+/* A provider of the trace vectors: keys, certificate. */
+struct party {
+	const char *id;
+	uint8_t seed[32], noise[32];
+	ht_keys k;
+	uint8_t *cert;
+	size_t cert_len;
+	uint64_t serial;
+	uint32_t roles;
+};
+
+static void party_init(struct party *p, const char *id, const uint8_t *seed, const uint8_t *noise,
+		       uint64_t serial, uint32_t roles, const ht_keys *anchor)
+{
+	p->id = id;
+	memcpy(p->seed, seed, 32);
+	memcpy(p->noise, noise, 32);
+	p->serial = serial;
+	p->roles = roles;
+	ok(ht_keys_from_seeds(&p->k, HT_KEYS_PROVIDER, seed, noise), "party keys");
+	ht_cert_info ci = {0};
+	snprintf(ci.provider_id, sizeof(ci.provider_id), "%s", id);
+	memcpy(ci.sign_key, p->k.sign_pk, 32);
+	memcpy(ci.noise_key, p->k.noise_pk, 32);
+	ci.not_before = T0;
+	ci.not_after = T1;
+	ci.serial = serial;
+	ci.roles = roles;
+	ok(ht_cert_issue(&ci, anchor, &p->cert, &p->cert_len), "issue party cert");
+}
+
+static json_t *party_json(const struct party *p, const char *note)
+{
+	json_t *o = json_object();
+	set(o, "provider_id", json_string(p->id));
+	set(o, "sign_seed_hex", hex(p->seed, 32));
+	set(o, "sign_key_hex", hex(p->k.sign_pk, 32));
+	set(o, "noise_secret_hex", hex(p->noise, 32));
+	set(o, "noise_key_hex", hex(p->k.noise_pk, 32));
+	set(o, "serial", json_integer((json_int_t)p->serial));
+	set(o, "roles", p->roles ? json_pack("[s]", "initiator") : json_array());
+	set(o, "certificate", json_string(note));
+	set(o, "certificate_hex", hex(p->cert, p->cert_len));
+	return o;
+}
+
+static void fill(uint8_t *out, size_t n, uint8_t v)
+{
+	memset(out, v, n);
+}
+
+static void append(json_t *list, json_t *o)
+{
+	if (json_array_append_new(list, o) != 0)
+		die("json");
+}
+
+static uint8_t *dup_bytes(const uint8_t *b, size_t n)
+{
+	uint8_t *c = malloc(n ? n : 1);
+	if (!c)
+		die("out of memory");
+	memcpy(c, b, n);
+	return c;
+}
+
+/* -- TraceRequest bodies built field by field (for vectors the library refuses) -- */
+
+struct reqb {
+	Hoptrace__V1__TraceRequest q;
+	uint8_t tid[16], salt[32], com[32], apk[32];
+	uint32_t crit[1];
+	char label[200];
+};
+
+/* The valid request of trace.json, as protobuf-c fields. */
+static void reqb_init(struct reqb *r, const struct party *init, const uint8_t apk[32])
+{
+	Hoptrace__V1__TraceRequest q = HOPTRACE__V1__TRACE_REQUEST__INIT;
+	r->q = q;
+	ramp(r->tid, 16, 0xd0);
+	ramp(r->salt, 32, 0x50);
+	memcpy(r->apk, apk, 32);
+	ok(ht_call_commitment(r->salt, TR_CALLING, TR_CALLED, r->com), "commitment");
+	snprintf(r->label, sizeof(r->label), "%s", TR_LABEL);
+	r->q.trace_id = (ProtobufCBinaryData){16, r->tid};
+	r->q.initiator_id = (ProtobufCBinaryData){strlen(init->id), (uint8_t *)init->id};
+	r->q.initiator_cert = (ProtobufCBinaryData){init->cert_len, init->cert};
+	r->q.created_ms = TR_CREATED;
+	r->q.expires_ms = TR_EXPIRES;
+	r->q.call_time_ms = TR_CALL_MS;
+	r->q.tolerance_ms = TR_TOL;
+	r->q.hop_limit = TR_HOPS;
+	r->q.salt = (ProtobufCBinaryData){32, r->salt};
+	r->q.call_commitment = (ProtobufCBinaryData){32, r->com};
+	r->q.answer_key = (ProtobufCBinaryData){32, r->apk};
+	r->q.hint = ht_call_hint(TR_CALLING, TR_CALLED) & (0xffffu << (16 - TR_HINTBITS)) & 0xffffu;
+	r->q.hint_bits = TR_HINTBITS;
+	r->q.label = (ProtobufCBinaryData){strlen(r->label), (uint8_t *)r->label};
+}
+
+static void pack_sign(const ProtobufCMessage *m, ht_kind kind, const uint8_t *sign_sk,
+		      uint8_t **out, size_t *out_len)
+{
+	size_t n = protobuf_c_message_get_packed_size(m);
+	uint8_t *body = malloc(n ? n : 1);
+	if (!body)
+		die("out of memory");
+	protobuf_c_message_pack(m, body);
+	ok(ht_envelope_sign(kind, body, n, sign_sk, out, out_len), "sign body");
+	free(body);
+}
+
+/* -- HopAnswer bodies built field by field -- */
+
+struct ansb {
+	Hoptrace__V1__HopAnswer h;
+	Hoptrace__V1__MatchedCall calls[HT_ANSWER_CALLS_MAX + 1];
+	Hoptrace__V1__MatchedCall *callp[HT_ANSWER_CALLS_MAX + 1];
+	uint32_t crit[1];
+};
+
+/* The fields of `a` as the library would encode them; `a` must outlive `b`. */
+static void ansb_fill(struct ansb *b, const ht_answer_info *a, const uint8_t *cert, size_t cert_len)
+{
+	Hoptrace__V1__HopAnswer h = HOPTRACE__V1__HOP_ANSWER__INIT;
+	b->h = h;
+	for (size_t k = 0; k < a->n_calls; k++) {
+		const ht_matched_call *s = &a->calls[k];
+		Hoptrace__V1__MatchedCall *d = &b->calls[k];
+		hoptrace__v1__matched_call__init(d);
+		d->upstream = (ProtobufCBinaryData){strlen(s->upstream), (uint8_t *)s->upstream};
+		d->originated_here = s->originated_here;
+		d->customer_ref =
+			(ProtobufCBinaryData){strlen(s->customer_ref), (uint8_t *)s->customer_ref};
+		d->record_time_ms = s->record_time_ms;
+		d->attestation = (Hoptrace__V1__Attestation)s->attestation;
+		if (s->has_origid)
+			d->origid = (ProtobufCBinaryData){HT_ORIGID_LEN, (uint8_t *)s->origid};
+		b->callp[k] = d;
+	}
+	b->h.request_hash = (ProtobufCBinaryData){HT_MSG_ID_LEN, (uint8_t *)a->request_hash};
+	b->h.provider_id = (ProtobufCBinaryData){strlen(a->provider_id), (uint8_t *)a->provider_id};
+	b->h.asked_by = (ProtobufCBinaryData){strlen(a->asked_by), (uint8_t *)a->asked_by};
+	b->h.status = (Hoptrace__V1__AnswerStatus)a->status;
+	b->h.reason = (Hoptrace__V1__Reason)a->reason;
+	b->h.answered_ms = a->answered_ms;
+	b->h.hop = a->hop;
+	b->h.n_calls = a->n_calls;
+	b->h.calls = b->callp;
+	b->h.upstream = (ProtobufCBinaryData){strlen(a->upstream), (uint8_t *)a->upstream};
+	b->h.certificate = (ProtobufCBinaryData){cert_len, (uint8_t *)cert};
+	b->h.window_time_ms = a->window_time_ms;
+}
+
+static ht_answer_info answer_base(const uint8_t *req_id, const char *provider, const char *asked_by,
+				  uint32_t status, uint32_t hop, uint64_t window, uint64_t answered)
+{
+	ht_answer_info a;
+	memset(&a, 0, sizeof(a));
+	memcpy(a.request_hash, req_id, HT_MSG_ID_LEN);
+	snprintf(a.provider_id, sizeof(a.provider_id), "%s", provider);
+	snprintf(a.asked_by, sizeof(a.asked_by), "%s", asked_by);
+	a.status = status;
+	a.hop = hop;
+	a.window_time_ms = window;
+	a.answered_ms = answered;
+	return a;
+}
+
+static ht_matched_call *add_call(ht_answer_info *a, const char *upstream, uint64_t t,
+				 uint8_t attestation, const uint8_t *origid)
+{
+	ht_matched_call *c = &a->calls[a->n_calls++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->upstream, sizeof(c->upstream), "%s", upstream);
+	c->originated_here = upstream[0] == 0;
+	c->record_time_ms = t;
+	c->attestation = attestation;
+	if (origid) {
+		c->has_origid = true;
+		memcpy(c->origid, origid, HT_ORIGID_LEN);
+	}
+	return c;
+}
+
+static json_t *answer_fields(const ht_answer_info *a, const char *cert_note)
+{
+	json_t *o = json_object();
+	set(o, "request_hash_hex", hex(a->request_hash, HT_MSG_ID_LEN));
+	set(o, "provider_id", json_string(a->provider_id));
+	set(o, "asked_by", json_string(a->asked_by));
+	set(o, "status", json_integer(a->status));
+	set(o, "status_name", json_string(ht_answer_status_name(a->status)));
+	set(o, "reason", json_integer(a->reason));
+	set(o, "answered_ms", json_integer((json_int_t)a->answered_ms));
+	set(o, "hop", json_integer(a->hop));
+	json_t *calls = json_array();
+	for (size_t k = 0; k < a->n_calls; k++) {
+		const ht_matched_call *c = &a->calls[k];
+		json_t *j = json_object();
+		set(j, "upstream", json_string(c->upstream));
+		set(j, "originated_here", json_boolean(c->originated_here));
+		set(j, "customer_ref", json_string(c->customer_ref));
+		set(j, "record_time_ms", json_integer((json_int_t)c->record_time_ms));
+		set(j, "attestation", json_integer(c->attestation));
+		set(j, "origid_hex",
+		    c->has_origid ? hex(c->origid, HT_ORIGID_LEN) : json_string(""));
+		append(calls, j);
+	}
+	set(o, "calls", calls);
+	set(o, "upstream", json_string(a->upstream));
+	set(o, "certificate", json_string(cert_note));
+	set(o, "window_time_ms", json_integer((json_int_t)a->window_time_ms));
+	return o;
+}
+
+/* One signed answer of trace.json, sealed with a fixed ephemeral key. */
+struct answer_vec {
+	const char *name;
+	ht_answer_info info;
+	const struct party *signer;
+	uint8_t eph[32];
+	uint8_t *env, *sealed;
+	size_t env_len, sealed_len;
+};
+
+static void answer_make(struct answer_vec *v, const uint8_t apk[32])
+{
+	ok(ht_answer_sign(&v->info, &v->signer->k, v->signer->cert, v->signer->cert_len, &v->env,
+			  &v->env_len),
+	   v->name);
+	/* The library's encoding is the canonical one built field by field. */
+	struct ansb b;
+	ansb_fill(&b, &v->info, v->signer->cert, v->signer->cert_len);
+	uint8_t *e;
+	size_t el;
+	pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, v->signer->k.sign_sk, &e, &el);
+	if (el != v->env_len || memcmp(e, v->env, el) != 0)
+		die("ht_answer_sign is not the canonical encoding");
+	free(e);
+	ok(ht_seal(v->env, v->env_len, apk, v->eph, &v->sealed, &v->sealed_len), "seal");
+}
+
+static json_t *answer_json(const struct answer_vec *v, const char *what, const uint8_t apk[32])
+{
+	json_t *o = json_object();
+	set(o, "name", json_string(v->name));
+	set(o, "description", json_string(what));
+	set(o, "signer", json_string(v->signer->id));
+	char note[64];
+	snprintf(note, sizeof(note), "certificate_hex of parties.%s", v->signer->id);
+	set(o, "fields", answer_fields(&v->info, note));
+	signed_parts(o, v->env, v->env_len);
+	uint8_t epk[32], nonce[24];
+	if (crypto_scalarmult_base(epk, v->eph) != 0)
+		die("x25519");
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, sizeof(nonce));
+	crypto_generichash_update(&st, epk, 32);
+	crypto_generichash_update(&st, apk, 32);
+	crypto_generichash_final(&st, nonce, sizeof(nonce));
+	json_t *s = json_object();
+	set(s, "ephemeral_secret_hex", hex(v->eph, 32));
+	set(s, "ephemeral_key_hex", hex(epk, 32));
+	set(s, "nonce_hex", hex(nonce, sizeof(nonce)));
+	set(s, "sealed_hex", hex(v->sealed, v->sealed_len));
+	set(o, "seal", s);
+	return o;
+}
+
+/* Parses and verifies an answer as a receiver would; returns the error. */
+static int answer_check(const uint8_t *env, size_t len, const ht_trust *t, const uint8_t *req_id)
+{
+	ht_answer *a;
+	int rc = ht_answer_parse(env, len, &a);
+	if (rc != HT_OK)
+		return rc;
+	rc = ht_answer_verify(a, t, req_id);
+	ht_answer_free(a);
+	return rc;
+}
+
+/* A request vector: parse, then verify at `at`; the reason a hop sends. */
+static ht_reason request_reason(const uint8_t *env, size_t len, const ht_trust *t, uint64_t at,
+				bool *usable)
+{
+	ht_request *r;
+	int rc = ht_request_parse(env, len, &r);
+	*usable = r != NULL;
+	ht_reason why = ht_reason_from_err(rc);
+	if (rc == HT_OK && ht_request_verify(r, t, at, &why) == HT_OK)
+		why = HT_REASON_UNSPECIFIED;
+	ht_request_free(r);
+	return why;
+}
+
+static const char *reason_enum(uint32_t r)
+{
+	static char buf[64];
+	const char *n = ht_reason_name(r);
+	size_t k = snprintf(buf, sizeof(buf), "REASON_");
+	for (; *n && k + 1 < sizeof(buf); n++)
+		buf[k++] = (char)(*n >= 'a' && *n <= 'z' ? *n - 32 : *n);
+	buf[k] = 0;
+	return buf;
+}
+
+struct tctx {
+	const ht_keys *anchor;
+	const struct party *A, *B, *C;
+	ht_trust *trust, *trust_crl;
+	json_t *list;
+};
+
+static void add_req_rej(struct tctx *x, const char *name, const char *what, const uint8_t *env,
+			size_t len, uint64_t at, bool with_crl, bool usable, ht_reason want)
+{
+	bool got_usable;
+	ht_reason got =
+		request_reason(env, len, with_crl ? x->trust_crl : x->trust, at, &got_usable);
+	if (got != want || got_usable != usable) {
+		fprintf(stderr,
+			"gen_vectors: request vector %s: library gives %s (answer key %s), "
+			"spec says %s (%s)\n",
+			name, ht_reason_name(got), got_usable ? "usable" : "unusable",
+			ht_reason_name(want), usable ? "usable" : "unusable");
+		exit(1);
+	}
+	json_t *o = json_object();
+	set(o, "name", json_string(name));
+	set(o, "description", json_string(what));
+	set(o, "request_hex", hex(env, len));
+	set(o, "check_time_ms", json_integer((json_int_t)at));
+	set(o, "with_revocation_list", json_boolean(with_crl));
+	set(o, "answer_key_usable", json_boolean(usable));
+	set(o, "expected_reason", json_integer(want));
+	set(o, "expected_reason_name", json_string(reason_enum(want)));
+	append(x->list, o);
+}
+
+/* A request body tweaked by `tweak`, signed by `signer`, as a rejection vector. */
+static void req_variant(struct tctx *x, const uint8_t apk[32], const char *name, const char *what,
+			void (*tweak)(struct reqb *), const struct party *signer, uint64_t at,
+			bool with_crl, bool usable, ht_reason want)
+{
+	struct reqb r;
+	reqb_init(&r, x->A, apk);
+	if (tweak)
+		tweak(&r);
+	uint8_t *e;
+	size_t el;
+	pack_sign(&r.q.base, HT_KIND_TRACE_REQUEST, signer->k.sign_sk, &e, &el);
+	add_req_rej(x, name, what, e, el, at, with_crl, usable, want);
+	free(e);
+}
+
+static void tw_trace_id_15(struct reqb *r)
+{
+	r->q.trace_id.len = 15;
+}
+static void tw_bad_initiator_id(struct reqb *r)
+{
+	r->q.initiator_id = (ProtobufCBinaryData){10, (uint8_t *)"CARRIER A!"};
+}
+static void tw_other_initiator_id(struct reqb *r)
+{
+	r->q.initiator_id = (ProtobufCBinaryData){9, (uint8_t *)"CARRIER-B"};
+}
+static void tw_cert_garbage(struct reqb *r)
+{
+	r->q.initiator_cert = (ProtobufCBinaryData){3, (uint8_t *)"\x08\x01\x12"};
+}
+static void tw_expires_eq_created(struct reqb *r)
+{
+	r->q.expires_ms = r->q.created_ms;
+}
+static void tw_lifetime_over(struct reqb *r)
+{
+	r->q.expires_ms = r->q.created_ms + HT_LIFETIME_MAX_MS + 1;
+}
+static void tw_tolerance_over(struct reqb *r)
+{
+	r->q.tolerance_ms = HT_TOLERANCE_MAX_MS + 1;
+}
+static void tw_hop_limit_0(struct reqb *r)
+{
+	r->q.hop_limit = 0;
+}
+static void tw_hop_limit_33(struct reqb *r)
+{
+	r->q.hop_limit = HT_HOP_LIMIT_MAX + 1;
+}
+static void tw_salt_31(struct reqb *r)
+{
+	r->q.salt.len = 31;
+}
+static void tw_commitment_31(struct reqb *r)
+{
+	r->q.call_commitment.len = 31;
+}
+static void tw_answer_key_31(struct reqb *r)
+{
+	r->q.answer_key.len = 31;
+}
+static void tw_answer_key_zero(struct reqb *r)
+{
+	memset(r->apk, 0, 32);
+}
+static void tw_hint_bits_17(struct reqb *r)
+{
+	r->q.hint_bits = 17;
+}
+static void tw_hint_low_bit(struct reqb *r)
+{
+	r->q.hint |= 1;
+}
+static void tw_hint_big(struct reqb *r)
+{
+	r->q.hint = 0x10000;
+	r->q.hint_bits = 16;
+}
+static void tw_label_129(struct reqb *r)
+{
+	memset(r->label, 'x', 129);
+	r->q.label.len = 129;
+}
+static void tw_label_utf8(struct reqb *r)
+{
+	memcpy(r->label, "campaign \xc3\x28", 11);
+	r->q.label.len = 11;
+}
+static void tw_label_ctrl(struct reqb *r)
+{
+	memcpy(r->label, "campaign\n7", 10);
+	r->q.label.len = 10;
+}
+static void tw_critical_99(struct reqb *r)
+{
+	r->crit[0] = 99;
+	r->q.critical = r->crit;
+	r->q.n_critical = 1;
+}
+static void tw_max_bounds(struct reqb *r)
+{
+	r->q.expires_ms = r->q.created_ms + HT_LIFETIME_MAX_MS;
+	r->q.tolerance_ms = HT_TOLERANCE_MAX_MS;
+	r->q.hop_limit = HT_HOP_LIMIT_MAX;
+	r->q.hint = ht_call_hint(TR_CALLING, TR_CALLED);
+	r->q.hint_bits = 16;
+	/* 128 octets of text: "é" is two octets. */
+	for (int i = 0; i < 64; i++)
+		memcpy(r->label + 2 * i, "\xc3\xa9", 2);
+	r->q.label.len = 128;
+}
+static void tw_min_bounds(struct reqb *r)
+{
+	r->q.expires_ms = r->q.created_ms + 1;
+	r->q.tolerance_ms = 0;
+	r->q.hop_limit = 1;
+	r->q.hint = 0;
+	r->q.hint_bits = 0;
+	r->q.label.len = 0;
+}
+
+/* -- Evidence bundles built field by field -- */
+
+static void pack_bundle(uint32_t version, const uint8_t *req, size_t req_len, const char *calling,
+			const char *called, uint8_t *const *answers, const size_t *lens, size_t n,
+			uint64_t exported, uint32_t crit, uint8_t **out, size_t *out_len)
+{
+	Hoptrace__V1__EvidenceBundle b = HOPTRACE__V1__EVIDENCE_BUNDLE__INIT;
+	ProtobufCBinaryData *ans = calloc(n ? n : 1, sizeof(*ans));
+	if (!ans)
+		die("out of memory");
+	for (size_t i = 0; i < n; i++)
+		ans[i] = (ProtobufCBinaryData){lens[i], answers[i]};
+	b.version = version;
+	b.request = (ProtobufCBinaryData){req_len, (uint8_t *)req};
+	b.calling = (ProtobufCBinaryData){strlen(calling), (uint8_t *)calling};
+	b.called = (ProtobufCBinaryData){strlen(called), (uint8_t *)called};
+	b.n_answers = n;
+	b.answers = ans;
+	b.exported_ms = exported;
+	if (crit) {
+		b.n_critical = 1;
+		b.critical = &crit;
+	}
+	*out_len = protobuf_c_message_get_packed_size(&b.base);
+	*out = malloc(*out_len);
+	if (!*out)
+		die("out of memory");
+	protobuf_c_message_pack(&b.base, *out);
+	free(ans);
+}
+
+/* A bundle that must fail with `want` at answer `at` (-1: request or bundle). */
+static void add_bundle_rej(json_t *list, const ht_trust *t, const char *name, const char *what,
+			   const uint8_t *b, size_t len, int want, ssize_t at)
+{
+	ht_bundle_report rep;
+	int rc = ht_bundle_verify(b, len, t, &rep);
+	if (rc != want || rep.failed_answer != at) {
+		fprintf(stderr,
+			"gen_vectors: bundle vector %s: library gives %s at answer %zd (%s), spec "
+			"says %s at %zd\n",
+			name, ht_errname(rc), rep.failed_answer, rep.why, ht_errname(want), at);
+		exit(1);
+	}
+	ht_bundle_report_free(&rep);
+	json_t *o = json_object();
+	set(o, "name", json_string(name));
+	set(o, "description", json_string(what));
+	set(o, "bundle_hex", hex(b, len));
+	set(o, "expected_error", json_string(ht_errname(want)));
+	set(o, "failed_answer", json_integer(at));
+	append(list, o);
+}
+
+/* Signs a variant of `a` (already tweaked by the caller) as `signer`. */
+static void sign_variant(const ht_answer_info *a, const struct party *signer, uint8_t **out,
+			 size_t *len)
+{
+	struct ansb b;
+	ansb_fill(&b, a, signer->cert, signer->cert_len);
+	pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, signer->k.sign_sk, out, len);
+}
+
+static void add_answer_rej(json_t *list, const ht_trust *t, const uint8_t *req_id, const char *name,
+			   const char *what, const uint8_t *env, size_t len, int want)
+{
+	int rc = answer_check(env, len, t, req_id);
+	if (rc != want) {
+		fprintf(stderr, "gen_vectors: answer vector %s: library gives %s, spec says %s\n",
+			name, ht_errname(rc), ht_errname(want));
+		exit(1);
+	}
+	json_t *o = json_object();
+	set(o, "name", json_string(name));
+	set(o, "description", json_string(what));
+	set(o, "answer_hex", hex(env, len));
+	set(o, "expected_error", json_string(ht_errname(want)));
+	append(list, o);
+}
+
+/* An answer variant: `a` tweaked, then signed by `signer` and checked. */
+static void answer_variant(json_t *list, const ht_trust *t, const uint8_t *req_id, const char *name,
+			   const char *what, const ht_answer_info *a, const struct party *signer,
+			   int want)
+{
+	uint8_t *e;
+	size_t el;
+	sign_variant(a, signer, &e, &el);
+	add_answer_rej(list, t, req_id, name, what, e, el, want);
+	free(e);
+}
+
+/* A hop's checks of a TraceForward after the request verified (spec 11.5, steps 6-11). */
+static json_t *hop_check(const char *name, const char *what, uint32_t hop, const char *asker,
+			 bool seen, const char *policy, uint64_t at, ht_reason want)
+{
+	json_t *o = json_object();
+	set(o, "name", json_string(name));
+	set(o, "description", json_string(what));
+	set(o, "hop", json_integer(hop));
+	set(o, "asking_peer", json_string(asker));
+	set(o, "trace_id_seen_before", json_boolean(seen));
+	set(o, "initiators_policy", policy ? json_pack("[s]", policy) : json_array());
+	set(o, "check_time_ms", json_integer((json_int_t)at));
+	set(o, "expected_reason", json_integer(want));
+	set(o, "expected_reason_name", json_string(reason_enum(want)));
+	return o;
+}
+
+static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys *prov,
+			  const uint8_t *prov_seed, const uint8_t *prov_noise, const uint8_t *cert,
+			  size_t cert_len, const uint8_t *crl, size_t crl_len,
+			  const uint8_t *draft_req, size_t draft_req_len)
+{
+	/* The three providers: CARRIER-A (keys.json, certificate.json), B, C. */
+	struct party A = {.id = "CARRIER-A"}, B, C, A_other;
+	memcpy(A.seed, prov_seed, 32);
+	memcpy(A.noise, prov_noise, 32);
+	A.k = *prov;
+	A.cert = dup_bytes(cert, cert_len);
+	A.cert_len = cert_len;
+	A.serial = CERT_SERIAL;
+	A.roles = HT_ROLE_INITIATOR;
+	uint8_t s[32], n[32];
+	ramp(s, 32, 0x80);
+	ramp(n, 32, 0xa0);
+	party_init(&B, "CARRIER-B", s, n, B_SERIAL, 0, anchor);
+	fill(s, 32, 0x0c);
+	fill(n, 32, 0x1c);
+	party_init(&C, "CARRIER-C", s, n, 1003, 0, anchor);
+	/* CARRIER-A certified by the untrusted anchor of rejections.json. */
+	uint8_t other_seed[32];
+	ramp(other_seed, 32, 0xe0);
+	ht_keys other;
+	ok(ht_keys_from_seeds(&other, HT_KEYS_ANCHOR, other_seed, NULL), "other anchor");
+	party_init(&A_other, "CARRIER-A", prov_seed, prov_noise, CERT_SERIAL, HT_ROLE_INITIATOR,
+		   &other);
+
+	ht_trust *trust, *trust_crl;
+	ok(ht_trust_new(&trust), "trust");
+	ok(ht_trust_add_anchor(trust, anchor->sign_pk), "anchor");
+	ok(ht_trust_new(&trust_crl), "trust");
+	ok(ht_trust_add_anchor(trust_crl, anchor->sign_pk), "anchor");
+	ht_crl *l;
+	ok(ht_crl_parse(crl, crl_len, &l), "crl");
+	ok(ht_trust_add_crl(trust_crl, l), "add crl");
+
+	/* ---- The blinded call ---- */
+	uint8_t salt[32], tid[16], ask[32], apk[32], com[32];
+	ramp(salt, 32, 0x50);
+	ramp(tid, 16, 0xd0);
+	ramp(ask, 32, 0x70);
+	if (crypto_scalarmult_base(apk, ask) != 0)
+		die("x25519");
+	ok(ht_call_commitment(salt, TR_CALLING, TR_CALLED, com), "commitment");
+	static const char cdom[] = "hoptrace/v1 call", hdom[] = "hoptrace/v1 number-hint";
+	uint8_t cin[128], hin[128], hd[32];
+	size_t cl = 0, hl = 0;
+	const char *parts[2] = {TR_CALLING, TR_CALLED};
+	memcpy(cin, cdom, strlen(cdom));
+	cl = strlen(cdom);
+	memcpy(hin, hdom, strlen(hdom));
+	hl = strlen(hdom);
+	for (int k = 0; k < 2; k++) {
+		cin[cl++] = 0;
+		hin[hl++] = 0;
+		memcpy(cin + cl, parts[k], strlen(parts[k]));
+		cl += strlen(parts[k]);
+		memcpy(hin + hl, parts[k], strlen(parts[k]));
+		hl += strlen(parts[k]);
+	}
+	uint8_t check[32];
+	crypto_generichash(check, 32, cin, cl, salt, 32);
+	if (memcmp(check, com, 32) != 0)
+		die("commitment differs from its definition");
+	crypto_generichash(hd, 32, hin, hl, NULL, 0);
+	uint16_t hint16 = (uint16_t)(hd[0] << 8 | hd[1]);
+	if (hint16 != ht_call_hint(TR_CALLING, TR_CALLED))
+		die("hint differs from its definition");
+	uint16_t hint = hint16 & (uint16_t)(0xffffu << (16 - TR_HINTBITS));
+
+	json_t *tj = json_object();
+	set(tj, "description",
+	    json_string("Traceback (spec section 11): one request from CARRIER-A with a real "
+			"commitment and hint, the hop answers of a three-hop trace and three "
+			"single examples, each signed and sealed to the request's answer key with "
+			"a fixed ephemeral key, the sealed box step by step, and the traceback "
+			"peer messages. Providers are certified by the anchor of keys.json."));
+	set(tj, "anchor_sign_key_hex", hex(anchor->sign_pk, 32));
+	json_t *pj = json_object();
+	set(pj, "CARRIER-A",
+	    party_json(&A, "envelope_hex of certificate.json (keys.json provider)"));
+	set(pj, "CARRIER-B",
+	    party_json(&B, "responder.certificate_hex of handshake.json: serial 1002, no roles"));
+	set(pj, "CARRIER-C",
+	    party_json(&C, "serial 1003, no roles, not_before 1767225600, "
+			   "not_after 1798761600"));
+	set(tj, "parties", pj);
+
+	json_t *bc = json_object();
+	set(bc, "calling", json_string(TR_CALLING));
+	set(bc, "called", json_string(TR_CALLED));
+	set(bc, "salt_hex", hex(salt, 32));
+	set(bc, "commitment_input_hex", hex(cin, cl));
+	set(bc, "commitment_hex", hex(com, 32));
+	set(bc, "hint_input_hex", hex(hin, hl));
+	set(bc, "hint_digest_hex", hex(hd, 32));
+	set(bc, "hint_16", json_integer(hint16));
+	set(bc, "hint_bits", json_integer(TR_HINTBITS));
+	set(bc, "hint", json_integer(hint));
+	set(tj, "blinded_call", bc);
+
+	/* ---- The request ---- */
+	ht_request_params rp = {
+		.calling = TR_CALLING,
+		.called = TR_CALLED,
+		.created_ms = TR_CREATED,
+		.expires_ms = TR_EXPIRES,
+		.call_time_ms = TR_CALL_MS,
+		.tolerance_ms = TR_TOL,
+		.hop_limit = TR_HOPS,
+		.hint_bits = TR_HINTBITS,
+		.label = TR_LABEL,
+		.answer_pk = apk,
+		.trace_id = tid,
+		.salt = salt,
+	};
+	uint8_t *req;
+	size_t req_len;
+	ok(ht_request_build(&rp, &A.k, A.cert, A.cert_len, &req, &req_len), "build request");
+	{
+		struct reqb r;
+		reqb_init(&r, &A, apk);
+		uint8_t *e;
+		size_t el;
+		pack_sign(&r.q.base, HT_KIND_TRACE_REQUEST, A.k.sign_sk, &e, &el);
+		if (el != req_len || memcmp(e, req, el) != 0)
+			die("ht_request_build is not the canonical encoding");
+		free(e);
+	}
+	ht_request *rq;
+	ok(ht_request_parse(req, req_len, &rq), "parse request");
+	ht_reason why;
+	ok(ht_request_verify(rq, trust, TR_CHECK, &why), "verify request");
+	uint8_t req_id[HT_MSG_ID_LEN];
+	memcpy(req_id, ht_request_id(rq), HT_MSG_ID_LEN);
+	if (!ht_request_matches(rq, TR_CALLING, TR_CALLED))
+		die("request does not match its own numbers");
+	ht_request_free(rq);
+
+	json_t *rj = json_object();
+	json_t *f = json_object();
+	set(f, "trace_id_hex", hex(tid, 16));
+	set(f, "initiator_id", json_string("CARRIER-A"));
+	set(f, "initiator_cert", json_string("envelope_hex of certificate.json"));
+	set(f, "created_ms", json_integer((json_int_t)TR_CREATED));
+	set(f, "expires_ms", json_integer((json_int_t)TR_EXPIRES));
+	set(f, "call_time_ms", json_integer((json_int_t)TR_CALL_MS));
+	set(f, "tolerance_ms", json_integer(TR_TOL));
+	set(f, "hop_limit", json_integer(TR_HOPS));
+	set(f, "salt_hex", hex(salt, 32));
+	set(f, "call_commitment_hex", hex(com, 32));
+	set(f, "answer_key_hex", hex(apk, 32));
+	set(f, "hint", json_integer(hint));
+	set(f, "hint_bits", json_integer(TR_HINTBITS));
+	set(f, "label", json_string(TR_LABEL));
+	set(rj, "fields", f);
+	set(rj, "answer_secret_hex", hex(ask, 32));
+	set(rj, "signer", json_string("CARRIER-A"));
+	signed_parts(rj, req, req_len);
+	set(rj, "check_time_ms", json_integer((json_int_t)TR_CHECK));
+	set(tj, "request", rj);
+
+	/* ---- The answers ---- */
+	/* SHAKEN origid of the call, the same at every hop that recorded it. */
+	static const uint8_t origid[16] = {0x5f, 0x0c, 0x2a, 0x9e, 0x71, 0x3b, 0x4d, 0x8a,
+					   0x9c, 0x61, 0x0e, 0x7f, 0x2d, 0x44, 0xb3, 0x18};
+	const uint64_t tA = TR_CALL_MS; /* A's record of the call from B */
+	const uint64_t tB = tA - 3000;  /* B's clock is 3 s behind A's */
+	const uint64_t tBx = tB - 400;  /* the first leg, from CARRIER-X */
+	const uint64_t tC = tB - 3500;  /* C's clock 3.5 s behind B's */
+	struct answer_vec av[6];
+	memset(av, 0, sizeof(av));
+	const char *what[6];
+
+	av[0].name = "a_found";
+	av[0].signer = &A;
+	av[0].info = answer_base(req_id, "CARRIER-A", "CARRIER-A", HT_ANSWER_FOUND, 0, TR_CALL_MS,
+				 TR_CREATED + 4);
+	add_call(&av[0].info, "CARRIER-B", tA, 1, origid);
+	what[0] = "Hop 0: CARRIER-A, the initiator and terminating carrier, asked by itself, "
+		  "matched one call that it terminated, handed over by CARRIER-B.";
+
+	av[1].name = "b_found";
+	av[1].signer = &B;
+	av[1].info = answer_base(req_id, "CARRIER-B", "CARRIER-A", HT_ANSWER_FOUND, 1, tA,
+				 TR_CREATED + 9);
+	add_call(&av[1].info, "CARRIER-C", tB, 1, origid);
+	add_call(&av[1].info, "CARRIER-X", tBx, 0, NULL);
+	what[1] = "Hop 1: CARRIER-B, asked by CARRIER-A around A's record time, matched two "
+		  "legs of the call that it handed to CARRIER-A: one from CARRIER-C and an "
+		  "earlier one from CARRIER-X.";
+
+	av[2].name = "b_dead_end";
+	av[2].signer = &B;
+	av[2].info = answer_base(req_id, "CARRIER-B", "CARRIER-A", HT_ANSWER_DEAD_END, 1, tA,
+				 TR_CREATED + 10);
+	snprintf(av[2].info.upstream, sizeof(av[2].info.upstream), "CARRIER-X");
+	av[2].info.reason = HT_REASON_UPSTREAM_NOT_PARTICIPANT;
+	what[2] = "Hop 1: CARRIER-B's own statement that the branch to CARRIER-X ends there: "
+		  "CARRIER-X is not a HopTrace peer of B.";
+
+	av[3].name = "c_found_origin";
+	av[3].signer = &C;
+	av[3].info = answer_base(req_id, "CARRIER-C", "CARRIER-B", HT_ANSWER_FOUND, 2, tB,
+				 TR_CREATED + 17);
+	ht_matched_call *oc = add_call(&av[3].info, "", tC, 1, origid);
+	/* The opaque reference of the reference implementation (spec 11.7.3). */
+	static const char cref_dom[] = "hoptrace/v1 customer-ref",
+			  stored_ref[] = "ACCT-0042-ROBODIAL";
+	uint8_t cref_key[32], cref[32];
+	crypto_generichash(cref_key, 32, (const uint8_t *)cref_dom, strlen(cref_dom), C.seed, 32);
+	crypto_generichash(cref, 32, (const uint8_t *)stored_ref, strlen(stored_ref), cref_key, 32);
+	sodium_bin2hex(oc->customer_ref, sizeof(oc->customer_ref), cref, 16);
+	what[3] = "Hop 2: CARRIER-C, asked by CARRIER-B around B's record time, matched a "
+		  "call that its own customer placed; the customer reference is opaque. C's "
+		  "record time is 6.5 s before A's, more than the tolerance: each hop matches "
+		  "around its neighbour's time, so drift does not add up.";
+
+	av[4].name = "c_not_found";
+	av[4].signer = &C;
+	av[4].info = answer_base(req_id, "CARRIER-C", "CARRIER-A", HT_ANSWER_NOT_FOUND, 1, tA,
+				 TR_CREATED + 12);
+	what[4] = "Hop 1 (not part of the trace above): CARRIER-C, asked by CARRIER-A, found "
+		  "no matching call that it handed to CARRIER-A.";
+
+	av[5].name = "b_refused";
+	av[5].signer = &B;
+	av[5].info = answer_base(req_id, "CARRIER-B", "CARRIER-A", HT_ANSWER_REFUSED, 1, tA,
+				 TR_CREATED + 6);
+	av[5].info.reason = HT_REASON_POLICY_REFUSED;
+	what[5] = "Hop 1 (not part of the trace above): CARRIER-B refuses by policy: it "
+		  "answers only the initiators it lists.";
+
+	json_t *aj = json_array();
+	for (int k = 0; k < 6; k++) {
+		fill(av[k].eph, 32, (uint8_t)(0xe1 + k));
+		answer_make(&av[k], apk);
+		ht_answer *pa;
+		ok(ht_answer_parse(av[k].env, av[k].env_len, &pa), av[k].name);
+		ok(ht_answer_verify(pa, trust, req_id), av[k].name);
+		ht_answer_free(pa);
+		json_t *o = answer_json(&av[k], what[k], apk);
+		if (k == 3) {
+			json_t *cr = json_object();
+			set(cr, "stored_reference", json_string(stored_ref));
+			set(cr, "domain", json_string(cref_dom));
+			set(cr, "key_hex", hex(cref_key, 32));
+			set(cr, "digest_hex", hex(cref, 32));
+			set(cr, "customer_ref", json_string(oc->customer_ref));
+			set(o, "opaque_customer_ref", cr);
+		}
+		append(aj, o);
+	}
+	set(tj, "answers", aj);
+
+	/* The sealed box of c_found_origin, step by step. */
+	{
+		const struct answer_vec *v = &av[3];
+		uint8_t epk[32], shared[32], boxkey[32], nonce[24];
+		if (crypto_scalarmult_base(epk, v->eph) != 0 ||
+		    crypto_scalarmult(shared, v->eph, apk) != 0 ||
+		    crypto_box_beforenm(boxkey, apk, v->eph) != 0)
+			die("x25519");
+		uint8_t nin[64];
+		memcpy(nin, epk, 32);
+		memcpy(nin + 32, apk, 32);
+		crypto_generichash(nonce, 24, nin, 64, NULL, 0);
+		json_t *sb = json_object();
+		set(sb, "answer", json_string(v->name));
+		set(sb, "plaintext_hex", json_string("answers[3].envelope_hex"));
+		set(sb, "recipient_key_hex", hex(apk, 32));
+		set(sb, "recipient_secret_hex", hex(ask, 32));
+		set(sb, "ephemeral_secret_hex", hex(v->eph, 32));
+		set(sb, "ephemeral_key_hex", hex(epk, 32));
+		set(sb, "nonce_input_hex", hex(nin, 64));
+		set(sb, "nonce_hex", hex(nonce, 24));
+		set(sb, "shared_secret_hex", hex(shared, 32));
+		set(sb, "box_key_hex", hex(boxkey, 32));
+		set(sb, "tag_hex", hex(v->sealed + 32, 16));
+		set(sb, "ciphertext_hex", hex(v->sealed + 48, v->sealed_len - 48));
+		set(sb, "sealed_hex", hex(v->sealed, v->sealed_len));
+		set(tj, "sealed_box", sb);
+	}
+
+	/* ---- Peer messages ---- */
+	json_t *mj = json_array();
+	{
+		/* A (hop 0, run locally) forwards to B at created + 5 ms: its own
+		 * deadline is the request's expiry. */
+		uint64_t now = TR_CREATED + 5;
+		uint64_t remaining = TR_EXPIRES - now;
+		uint32_t budget = (uint32_t)(remaining * 7 / 8 - 50);
+		ht_pmsg msgs[4] = {
+			{.type = HT_PMSG_TRACE_FORWARD,
+			 .data = req,
+			 .data_len = req_len,
+			 .hop = 1,
+			 .window_time_ms = tA,
+			 .budget_ms = budget},
+			{.type = HT_PMSG_TRACE_ANSWER,
+			 .has_trace_id = true,
+			 .data = av[3].sealed,
+			 .data_len = av[3].sealed_len},
+			{.type = HT_PMSG_TRACE_COMPLETE, .has_trace_id = true},
+			{.type = HT_PMSG_ERROR,
+			 .reason = HT_REASON_MALFORMED,
+			 .has_trace_id = true},
+		};
+		snprintf(msgs[3].detail, sizeof(msgs[3].detail), "request does not parse");
+		static const char *const names[4] = {"trace_forward", "trace_answer",
+						     "trace_complete", "error"};
+		static const char *const notes[4] = {
+			("CARRIER-A to CARRIER-B: the request envelope unchanged "
+			 "(request.envelope_hex), "
+			 "hop 1, window_time_ms = A's record time of the call from B, budget_ms = "
+			 "floor((expires_ms - now) * 7 / 8) - 50 with now = created_ms + 5."),
+			("CARRIER-B to CARRIER-A, relaying CARRIER-C's sealed answer "
+			 "(answers[3].seal.sealed_hex) unchanged."),
+			"CARRIER-B to CARRIER-A: B's branch is complete.",
+			"An Error about one trace: the reason, a detail for logs, the trace ID.",
+		};
+		for (int k = 0; k < 4; k++) {
+			memcpy(msgs[k].trace_id, tid, 16);
+			uint8_t *pt;
+			size_t ptl;
+			ok(ht_pmsg_encode(&msgs[k], &pt, &ptl), names[k]);
+			ht_pmsg back;
+			ok(ht_pmsg_decode(pt, ptl, &back), names[k]);
+			if (back.type != msgs[k].type)
+				die("peer message does not decode to itself");
+			ht_pmsg_clear(&back);
+			json_t *o = json_object();
+			json_t *m = json_object();
+			set(o, "name", json_string(names[k]));
+			set(o, "description", json_string(notes[k]));
+			switch (k) {
+			case 0:
+				set(m, "request", json_string("request.envelope_hex"));
+				set(m, "hop", json_integer(1));
+				set(m, "window_time_ms", json_integer((json_int_t)tA));
+				set(m, "budget_ms", json_integer(budget));
+				break;
+			case 1:
+				set(m, "trace_id_hex", hex(tid, 16));
+				set(m, "sealed_answer", json_string("answers[3].seal.sealed_hex"));
+				break;
+			case 2:
+				set(m, "trace_id_hex", hex(tid, 16));
+				break;
+			default:
+				set(m, "reason", json_integer(HT_REASON_MALFORMED));
+				set(m, "detail", json_string(msgs[3].detail));
+				set(m, "trace_id_hex", hex(tid, 16));
+			}
+			set(o, "message", m);
+			set(o, "plaintext_hex", hex(pt, ptl));
+			append(mj, o);
+			free(pt);
+		}
+	}
+	set(tj, "peer_messages", mj);
+	write_json(dir, "trace.json", tj);
+
+	/* ---- Rejections ---- */
+	struct tctx x = {anchor, &A, &B, &C, trust, trust_crl, json_array()};
+	json_t *rej = json_object();
+	set(rej, "description",
+	    json_string("Traceback rejections (spec section 11). requests: parse the request "
+			"(11.3.2), then verify it at check_time_ms (11.3.3) trusting only "
+			"anchor_sign_key_hex, with revocation-list.json when with_revocation_list; "
+			"expected_reason is the reason code the hop sends (0: accepted), and "
+			"answer_key_usable says whether the refusal can be a sealed, signed "
+			"HopAnswer (else a PeerMessage Error). hop_checks: the checks of section "
+			"11.5 that follow (6 to 11), for the request of trace.json. answers: parse "
+			"and verify a HopAnswer (11.7.4) bound to request_id_hex; sealed: open a "
+			"sealed answer (11.8) with the answer secret key of trace.json. "
+			"expected_error is an error token of section 10.1."));
+	set(rej, "anchor_sign_key_hex", hex(anchor->sign_pk, 32));
+
+	add_req_rej(&x, "valid", "The request of trace.json.", req, req_len, TR_CHECK, false, true,
+		    HT_REASON_UNSPECIFIED);
+	req_variant(&x, apk, "bounds_max",
+		    "Every bound at its largest: lifetime 3,600,000 ms, tolerance 300,000 ms, hop "
+		    "limit 32, 16 hint bits, a label of 128 octets (64 times U+00E9).",
+		    tw_max_bounds, &A, TR_CHECK, false, true, HT_REASON_UNSPECIFIED);
+	req_variant(&x, apk, "bounds_min",
+		    "Every bound at its smallest: lifetime 1 ms, tolerance 0, hop limit 1, no "
+		    "hint, no label; checked at created_ms.",
+		    tw_min_bounds, &A, TR_CREATED, false, true, HT_REASON_UNSPECIFIED);
+	add_req_rej(&x, "at_expiry", "Checked at exactly expires_ms: still valid.", req, req_len,
+		    TR_EXPIRES, false, true, HT_REASON_UNSPECIFIED);
+	add_req_rej(&x, "skew_edge",
+		    "Checked 300,000 ms before created_ms: the largest clock skew allowed.", req,
+		    req_len, TR_CREATED - HT_CLOCK_SKEW_MS, false, true, HT_REASON_UNSPECIFIED);
+	add_req_rej(&x, "truncated", "The envelope without its last octet.", req, req_len - 1,
+		    TR_CHECK, false, false, HT_REASON_MALFORMED);
+	add_req_rej(&x, "wrong_kind", "A HopAnswer envelope (answers[0]) offered as a request.",
+		    av[0].env, av[0].env_len, TR_CHECK, false, false, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "answer_key_short", "answer_key of 31 octets.", tw_answer_key_31, &A,
+		    TR_CHECK, false, false, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "answer_key_small_order",
+		    "answer_key is 32 zero octets, an X25519 point of small order.",
+		    tw_answer_key_zero, &A, TR_CHECK, false, false, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "unknown_critical", "critical lists field 99.", tw_critical_99, &A,
+		    TR_CHECK, false, true, HT_REASON_UNSUPPORTED_CRITICAL);
+	req_variant(&x, apk, "trace_id_short", "trace_id of 15 octets.", tw_trace_id_15, &A,
+		    TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "bad_initiator_id", "initiator_id \"CARRIER A!\".",
+		    tw_bad_initiator_id, &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "initiator_id_not_cert",
+		    "initiator_id CARRIER-B, but the certificate is CARRIER-A's.",
+		    tw_other_initiator_id, &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "initiator_cert_garbage", "initiator_cert is 3 octets: 08 01 12.",
+		    tw_cert_garbage, &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "expires_not_after_created", "expires_ms equal to created_ms.",
+		    tw_expires_eq_created, &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "lifetime_too_long", "expires_ms = created_ms + 3,600,001.",
+		    tw_lifetime_over, &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "tolerance_too_large", "tolerance_ms 300,001.", tw_tolerance_over, &A,
+		    TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "hop_limit_zero", "hop_limit 0.", tw_hop_limit_0, &A, TR_CHECK, false,
+		    true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "hop_limit_33", "hop_limit 33.", tw_hop_limit_33, &A, TR_CHECK, false,
+		    true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "salt_short", "salt of 31 octets.", tw_salt_31, &A, TR_CHECK, false,
+		    true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "commitment_short", "call_commitment of 31 octets.", tw_commitment_31,
+		    &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "hint_bits_17", "hint_bits 17.", tw_hint_bits_17, &A, TR_CHECK, false,
+		    true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "hint_low_bit", "hint with its lowest bit set, below hint_bits 12.",
+		    tw_hint_low_bit, &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "hint_too_large", "hint 65,536 with hint_bits 16.", tw_hint_big, &A,
+		    TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "label_too_long", "A label of 129 octets.", tw_label_129, &A, TR_CHECK,
+		    false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "label_bad_utf8", "A label with the invalid UTF-8 sequence c3 28.",
+		    tw_label_utf8, &A, TR_CHECK, false, true, HT_REASON_MALFORMED);
+	req_variant(&x, apk, "label_control", "A label with a line feed (0x0a).", tw_label_ctrl, &A,
+		    TR_CHECK, false, true, HT_REASON_MALFORMED);
+	{
+		uint8_t *b = dup_bytes(req, req_len);
+		b[req_len - 1] ^= 0x01;
+		add_req_rej(&x, "signature_flipped", "Last signature octet XOR 0x01.", b, req_len,
+			    TR_CHECK, false, true, HT_REASON_BAD_SIGNATURE);
+		free(b);
+	}
+	{
+		/* Sign with B's key: the body names A's certificate. */
+		req_variant(&x, apk, "signed_by_other_key",
+			    "The request body of trace.json signed with CARRIER-B's key.", NULL, &B,
+			    TR_CHECK, false, true, HT_REASON_BAD_SIGNATURE);
+	}
+	{
+		struct reqb r;
+		reqb_init(&r, &A_other, apk);
+		uint8_t *e;
+		size_t el;
+		pack_sign(&r.q.base, HT_KIND_TRACE_REQUEST, A.k.sign_sk, &e, &el);
+		add_req_rej(&x, "cert_unknown_anchor",
+			    "CARRIER-A's certificate issued by the untrusted anchor (seed e0..ff).",
+			    e, el, TR_CHECK, false, true, HT_REASON_UNKNOWN_ANCHOR);
+		free(e);
+	}
+	add_req_rej(&x, "cert_not_yet_valid",
+		    "Checked at 1767225599999 ms, before the certificate's not_before; the "
+		    "certificate is checked before the request's own times.",
+		    req, req_len, T0 * 1000 - 1, false, true, HT_REASON_CERT_NOT_YET_VALID);
+	add_req_rej(&x, "cert_expired",
+		    "Checked at the certificate's not_after (1798761600000 ms).", req, req_len,
+		    T1 * 1000, false, true, HT_REASON_CERT_EXPIRED);
+	add_req_rej(&x, "cert_revoked", "With revocation-list.json, which revokes serial 1001.",
+		    req, req_len, TR_CHECK, true, true, HT_REASON_CERT_REVOKED);
+	{
+		struct reqb r;
+		reqb_init(&r, &B, apk);
+		uint8_t *e;
+		size_t el;
+		pack_sign(&r.q.base, HT_KIND_TRACE_REQUEST, B.k.sign_sk, &e, &el);
+		add_req_rej(&x, "not_an_initiator",
+			    "The same request from CARRIER-B, whose certificate has no roles.", e,
+			    el, TR_CHECK, false, true, HT_REASON_MISSING_ROLE);
+		free(e);
+	}
+	add_req_rej(&x, "expired", "Checked 1 ms after expires_ms.", req, req_len, TR_EXPIRES + 1,
+		    false, true, HT_REASON_EXPIRED);
+	add_req_rej(&x, "created_in_future",
+		    "Checked 300,001 ms before created_ms: beyond the clock skew allowed.", req,
+		    req_len, TR_CREATED - HT_CLOCK_SKEW_MS - 1, false, true, HT_REASON_EXPIRED);
+	set(rej, "requests", x.list);
+
+	json_t *hc = json_array();
+	append(hc,
+	       hop_check("hop0_from_initiator", "Hop 0, asked by the initiator itself: answered.",
+			 0, "CARRIER-A", false, NULL, TR_CHECK, HT_REASON_UNSPECIFIED));
+	append(hc, hop_check("hop1", "Hop 1, asked by a peer: answered.", 1, "CARRIER-B", false,
+			     NULL, TR_CHECK, HT_REASON_UNSPECIFIED));
+	append(hc, hop_check("last_hop", "Hop 15 with hop_limit 16: answered.", 15, "CARRIER-B",
+			     false, NULL, TR_CHECK, HT_REASON_UNSPECIFIED));
+	append(hc, hop_check("hop_limit", "Hop 16 with hop_limit 16.", 16, "CARRIER-B", false, NULL,
+			     TR_CHECK, HT_REASON_HOP_LIMIT));
+	append(hc, hop_check("hop0_not_initiator", "Hop 0 asked by CARRIER-B, not the initiator.",
+			     0, "CARRIER-B", false, NULL, TR_CHECK, HT_REASON_POLICY_REFUSED));
+	append(hc, hop_check("duplicate", "The trace ID was seen before: a replay or a loop.", 1,
+			     "CARRIER-B", true, NULL, TR_CHECK, HT_REASON_DUPLICATE));
+	append(hc, hop_check("hop_limit_before_duplicate",
+			     "Hop 16 and seen before: the hop limit is checked first.", 16,
+			     "CARRIER-B", true, NULL, TR_CHECK, HT_REASON_HOP_LIMIT));
+	append(hc, hop_check("expired_before_hop_limit",
+			     "Hop 16, checked after expiry: the request is verified first.", 16,
+			     "CARRIER-B", false, NULL, TR_EXPIRES + 1, HT_REASON_EXPIRED));
+	append(hc, hop_check("policy_initiators",
+			     "The hop answers only CARRIER-Z's traces ([policy] initiators).", 1,
+			     "CARRIER-B", false, "CARRIER-Z", TR_CHECK, HT_REASON_POLICY_REFUSED));
+	append(hc, hop_check("duplicate_before_policy",
+			     "Seen before and refused by policy: the duplicate check is first.", 1,
+			     "CARRIER-B", true, "CARRIER-Z", TR_CHECK, HT_REASON_DUPLICATE));
+	set(rej, "hop_checks", hc);
+
+	/* Answers. */
+	json_t *al = json_array();
+	set(rej, "request_id_hex", hex(req_id, HT_MSG_ID_LEN));
+	add_answer_rej(al, trust, req_id, "valid", "answers[1] of trace.json.", av[1].env,
+		       av[1].env_len, HT_OK);
+	{
+		uint8_t *b = dup_bytes(av[1].env, av[1].env_len);
+		b[av[1].env_len - 1] ^= 0x01;
+		add_answer_rej(al, trust, req_id, "signature_flipped",
+			       "answers[1] with its last signature octet XOR 0x01.", b,
+			       av[1].env_len, HT_E_BAD_SIGNATURE);
+		free(b);
+	}
+	{
+		/* Bound to the request of trace-request.json. */
+		ht_envelope *de;
+		uint8_t other_id[HT_MSG_ID_LEN];
+		ok(ht_envelope_parse(draft_req, draft_req_len, &de), "draft request");
+		ok(ht_envelope_id(de, other_id), "draft id");
+		ht_envelope_free(de);
+		ht_answer_info a = av[1].info;
+		memcpy(a.request_hash, other_id, HT_MSG_ID_LEN);
+		answer_variant(al, trust, req_id, "wrong_request",
+			       "answers[1] re-signed with request_hash = the message ID of "
+			       "trace-request.json: bound to another request.",
+			       &a, &B, HT_E_WRONG_REQUEST);
+	}
+	{
+		ht_answer_info a = av[1].info;
+		snprintf(a.provider_id, sizeof(a.provider_id), "CARRIER-C");
+		answer_variant(al, trust, req_id, "provider_not_cert",
+			       "provider_id CARRIER-C with CARRIER-B's certificate (signed by B).",
+			       &a, &B, HT_E_MALFORMED);
+	}
+	{
+		struct party B_other;
+		uint8_t bs[32], bn[32];
+		ramp(bs, 32, 0x80);
+		ramp(bn, 32, 0xa0);
+		party_init(&B_other, "CARRIER-B", bs, bn, B_SERIAL, 0, &other);
+		answer_variant(al, trust, req_id, "cert_unknown_anchor",
+			       "answers[1] with a CARRIER-B certificate from the untrusted anchor.",
+			       &av[1].info, &B_other, HT_E_UNKNOWN_ANCHOR);
+		free(B_other.cert);
+		ht_keys_wipe(&B_other.k);
+	}
+	{
+		ht_answer_info a = av[1].info;
+		a.answered_ms = T1 * 1000;
+		answer_variant(al, trust, req_id, "cert_expired_when_answered",
+			       "answered_ms at the certificate's not_after: certificates are "
+			       "checked at answered_ms.",
+			       &a, &B, HT_E_EXPIRED);
+	}
+	{
+		ht_answer_info a = av[1].info;
+		a.status = 0;
+		answer_variant(al, trust, req_id, "status_unspecified", "status 0.", &a, &B,
+			       HT_E_MALFORMED);
+		a = av[1].info;
+		a.status = 5;
+		answer_variant(al, trust, req_id, "status_unknown", "status 5.", &a, &B,
+			       HT_E_MALFORMED);
+		a = av[4].info;
+		a.status = HT_ANSWER_FOUND;
+		answer_variant(al, trust, req_id, "found_without_calls", "FOUND with no calls.", &a,
+			       &C, HT_E_MALFORMED);
+		a = av[1].info;
+		a.reason = HT_REASON_POLICY_REFUSED;
+		answer_variant(al, trust, req_id, "found_with_reason", "FOUND with a reason.", &a,
+			       &B, HT_E_MALFORMED);
+		a = av[1].info;
+		a.status = HT_ANSWER_NOT_FOUND;
+		answer_variant(al, trust, req_id, "not_found_with_calls", "NOT_FOUND with calls.",
+			       &a, &B, HT_E_MALFORMED);
+		a = av[5].info;
+		a.reason = 0;
+		answer_variant(al, trust, req_id, "refused_without_reason",
+			       "REFUSED with reason 0.", &a, &B, HT_E_MALFORMED);
+		a = av[5].info;
+		a.reason = 99;
+		answer_variant(al, trust, req_id, "refused_unknown_reason",
+			       "REFUSED with reason 99, which this version does not define: "
+			       "accepted (section 9.4).",
+			       &a, &B, HT_OK);
+		a = av[2].info;
+		a.upstream[0] = 0;
+		answer_variant(al, trust, req_id, "dead_end_without_upstream",
+			       "DEAD_END with no upstream.", &a, &B, HT_E_MALFORMED);
+		a = av[2].info;
+		snprintf(a.upstream, sizeof(a.upstream), "CARRIER X");
+		answer_variant(al, trust, req_id, "dead_end_bad_upstream",
+			       "DEAD_END naming \"CARRIER X\", not a provider ID.", &a, &B,
+			       HT_E_MALFORMED);
+		a = av[5].info;
+		snprintf(a.upstream, sizeof(a.upstream), "CARRIER-X");
+		answer_variant(al, trust, req_id, "refused_with_upstream",
+			       "REFUSED naming an upstream.", &a, &B, HT_E_MALFORMED);
+		a = av[1].info;
+		a.hop = HT_HOP_LIMIT_MAX;
+		answer_variant(al, trust, req_id, "hop_32", "hop 32.", &a, &B, HT_E_MALFORMED);
+		a = av[1].info;
+		snprintf(a.asked_by, sizeof(a.asked_by), "-A");
+		answer_variant(al, trust, req_id, "bad_asked_by", "asked_by \"-A\".", &a, &B,
+			       HT_E_MALFORMED);
+		a = av[1].info;
+		a.calls[0].originated_here = true;
+		answer_variant(al, trust, req_id, "call_upstream_and_origin",
+			       "A call with both an upstream and originated_here.", &a, &B,
+			       HT_E_MALFORMED);
+		a = av[3].info;
+		a.calls[0].originated_here = false;
+		answer_variant(al, trust, req_id, "call_neither",
+			       "A call with neither an upstream nor originated_here.", &a, &C,
+			       HT_E_MALFORMED);
+		a = av[1].info;
+		snprintf(a.calls[0].customer_ref, sizeof(a.calls[0].customer_ref), "ACME");
+		answer_variant(al, trust, req_id, "customer_ref_with_upstream",
+			       "A customer reference on a call from an upstream.", &a, &B,
+			       HT_E_MALFORMED);
+		a = av[3].info;
+		memset(a.calls[0].customer_ref, 'r', HT_CUSTOMER_REF_MAX);
+		a.calls[0].customer_ref[HT_CUSTOMER_REF_MAX] = 0;
+		answer_variant(al, trust, req_id, "customer_ref_64",
+			       "A customer reference of 64 octets: the largest.", &a, &C, HT_OK);
+	}
+	{
+		/* Beyond what ht_answer_info holds: built on the protobuf fields. */
+		struct ansb b;
+		uint8_t *e;
+		size_t el;
+		char ref[HT_CUSTOMER_REF_MAX + 2];
+		memset(ref, 'r', sizeof(ref));
+		ansb_fill(&b, &av[3].info, C.cert, C.cert_len);
+		b.calls[0].customer_ref =
+			(ProtobufCBinaryData){HT_CUSTOMER_REF_MAX + 1, (uint8_t *)ref};
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, C.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "customer_ref_65",
+			       "A customer reference of 65 octets.", e, el, HT_E_MALFORMED);
+		free(e);
+
+		ansb_fill(&b, &av[3].info, C.cert, C.cert_len);
+		b.calls[0].customer_ref = (ProtobufCBinaryData){5, (uint8_t *)"AC\tME"};
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, C.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "customer_ref_control",
+			       "A customer reference with a tab (0x09).", e, el, HT_E_MALFORMED);
+		free(e);
+
+		ansb_fill(&b, &av[3].info, C.cert, C.cert_len);
+		b.calls[0].origid.len = 15;
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, C.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "origid_15", "An origid of 15 octets.", e, el,
+			       HT_E_MALFORMED);
+		free(e);
+
+		ansb_fill(&b, &av[3].info, C.cert, C.cert_len);
+		b.calls[0].attestation = (Hoptrace__V1__Attestation)4;
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, C.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "attestation_4", "Attestation 4.", e, el,
+			       HT_E_MALFORMED);
+		free(e);
+
+		ansb_fill(&b, &av[1].info, B.cert, B.cert_len);
+		for (size_t k = 2; k <= HT_ANSWER_CALLS_MAX; k++) {
+			b.calls[k] = b.calls[0];
+			b.callp[k] = &b.calls[k];
+		}
+		b.h.n_calls = HT_ANSWER_CALLS_MAX + 1;
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, B.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "calls_17", "FOUND with 17 calls.", e, el,
+			       HT_E_MALFORMED);
+		free(e);
+
+		ansb_fill(&b, &av[1].info, B.cert, B.cert_len);
+		b.h.request_hash.len = 31;
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, B.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "request_hash_31", "request_hash of 31 octets.",
+			       e, el, HT_E_MALFORMED);
+		free(e);
+
+		ansb_fill(&b, &av[1].info, B.cert, B.cert_len);
+		b.crit[0] = 99;
+		b.h.critical = b.crit;
+		b.h.n_critical = 1;
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, B.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "unknown_critical", "critical lists field 99.", e,
+			       el, HT_E_UNSUPPORTED_CRITICAL);
+		free(e);
+
+		ansb_fill(&b, &av[1].info, B.cert, B.cert_len);
+		b.crit[0] = 6;
+		b.h.critical = b.crit;
+		b.h.n_critical = 1;
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, B.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "critical_reserved",
+			       "critical lists field 6, which is reserved (never defined).", e, el,
+			       HT_E_UNSUPPORTED_CRITICAL);
+		free(e);
+
+		ansb_fill(&b, &av[1].info, B.cert, B.cert_len);
+		b.h.certificate = (ProtobufCBinaryData){3, (uint8_t *)"\x08\x01\x12"};
+		pack_sign(&b.h.base, HT_KIND_HOP_ANSWER, B.k.sign_sk, &e, &el);
+		add_answer_rej(al, trust, req_id, "certificate_garbage",
+			       "certificate is 3 octets: 08 01 12.", e, el, HT_E_MALFORMED);
+		free(e);
+	}
+	add_answer_rej(al, trust, req_id, "wrong_kind",
+		       "The request envelope offered as an answer.", req, req_len, HT_E_WRONG_KIND);
+	set(rej, "answers", al);
+
+	/* Sealed answers. */
+	json_t *sl = json_array();
+	struct {
+		const char *name, *what;
+		uint8_t *box;
+		size_t len;
+		int want;
+	} sv[4];
+	sv[0].box = dup_bytes(av[1].sealed, av[1].sealed_len);
+	sv[0].len = av[1].sealed_len;
+	sv[0].name = "valid";
+	sv[0].what = "answers[1].seal.sealed_hex.";
+	sv[0].want = HT_OK;
+	sv[1].box = dup_bytes(av[1].sealed, av[1].sealed_len);
+	sv[1].len = av[1].sealed_len;
+	sv[1].box[sv[1].len - 1] ^= 0x01;
+	sv[1].name = "tampered";
+	sv[1].what = "answers[1].seal.sealed_hex with its last octet XOR 0x01.";
+	sv[1].want = HT_E_DECRYPT;
+	sv[2].box = dup_bytes(av[1].sealed, 47);
+	sv[2].len = 47;
+	sv[2].name = "short";
+	sv[2].what = "47 octets: shorter than the 48 octets of overhead.";
+	sv[2].want = HT_E_DECRYPT;
+	{
+		/* Sealed to the answer key of trace-request.json instead. */
+		uint8_t dsk[32], dpk[32];
+		ramp(dsk, 32, 0xb0);
+		if (crypto_scalarmult_base(dpk, dsk) != 0)
+			die("x25519");
+		ok(ht_seal(av[1].env, av[1].env_len, dpk, av[1].eph, &sv[3].box, &sv[3].len),
+		   "seal other");
+	}
+	sv[3].name = "other_key";
+	sv[3].what = "answers[1] sealed to the answer key of trace-request.json.";
+	sv[3].want = HT_E_DECRYPT;
+	for (int k = 0; k < 4; k++) {
+		uint8_t *m;
+		size_t ml;
+		int rc = ht_unseal(sv[k].box, sv[k].len, apk, ask, &m, &ml);
+		if (rc != sv[k].want)
+			die("sealed vector: the library disagrees");
+		if (rc == HT_OK) {
+			if (ml != av[1].env_len || memcmp(m, av[1].env, ml) != 0)
+				die("unseal");
+			free(m);
+		}
+		json_t *o = json_object();
+		set(o, "name", json_string(sv[k].name));
+		set(o, "description", json_string(sv[k].what));
+		set(o, "sealed_hex", hex(sv[k].box, sv[k].len));
+		set(o, "expected_error", json_string(ht_errname(sv[k].want)));
+		append(sl, o);
+		free(sv[k].box);
+	}
+	set(rej, "sealed", sl);
+	write_json(dir, "trace-rejections.json", rej);
+
+	/* ---- Evidence bundles ---- */
+	json_t *bj = json_object();
+	set(bj, "description",
+	    json_string("Evidence bundles (spec section 11.16) of the trace of trace.json, "
+			"verified with the anchor of keys.json as the only anchor and no "
+			"revocation list. bundles must verify, with the tree given in expected "
+			"(nodes by hop, then bundle order; parent is an index into nodes, -1 for "
+			"none). rejections must fail with expected_error at failed_answer (the "
+			"index in the bundle's answers; -1: the bundle, the request or the "
+			"opening)."));
+	set(bj, "anchor_sign_key_hex", hex(anchor->sign_pk, 32));
+	json_t *bl = json_array();
+	const uint64_t exported = TR_CREATED + 2000;
+	struct {
+		const char *name, *what;
+		int idx[4];
+		size_t n;
+		size_t open;
+	} bv[2] = {
+		{"chain",
+		 "A three-hop chain to the origin: CARRIER-A (hop 0), CARRIER-B (hop 1) with its "
+		 "dead end at CARRIER-X, CARRIER-C (hop 2), where the call originated.",
+		 {0, 1, 2, 3},
+		 4,
+		 0},
+		{"open_branch",
+		 "The same without CARRIER-B's dead end: the branch to CARRIER-X is open.",
+		 {0, 1, 3, -1},
+		 3,
+		 1},
+	};
+	uint8_t *chain = NULL;
+	size_t chain_len = 0;
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *ap[4];
+		size_t al2[4];
+		for (size_t i = 0; i < bv[k].n; i++) {
+			ap[i] = av[bv[k].idx[i]].env;
+			al2[i] = av[bv[k].idx[i]].env_len;
+		}
+		uint8_t *b;
+		size_t blen;
+		ok(ht_bundle_encode(req, req_len, TR_CALLING, TR_CALLED, ap, al2, bv[k].n, exported,
+				    &b, &blen),
+		   "bundle");
+		ht_bundle_report rep;
+		ok(ht_bundle_verify(b, blen, trust, &rep), bv[k].name);
+		if (rep.n_open != bv[k].open || !rep.origin_found || rep.n_nodes != bv[k].n)
+			die("bundle report differs from the spec's");
+		json_t *o = json_object();
+		set(o, "name", json_string(bv[k].name));
+		set(o, "description", json_string(bv[k].what));
+		json_t *fj = json_object();
+		set(fj, "version", json_integer(1));
+		set(fj, "request", json_string("request.envelope_hex of trace.json"));
+		set(fj, "calling", json_string(TR_CALLING));
+		set(fj, "called", json_string(TR_CALLED));
+		json_t *names = json_array();
+		for (size_t i = 0; i < bv[k].n; i++) {
+			char nm[64];
+			snprintf(nm, sizeof(nm), "answers[%d].envelope_hex of trace.json (%s)",
+				 bv[k].idx[i], av[bv[k].idx[i]].name);
+			append(names, json_string(nm));
+		}
+		set(fj, "answers", names);
+		set(fj, "exported_ms", json_integer((json_int_t)exported));
+		set(o, "fields", fj);
+		set(o, "bundle_hex", hex(b, blen));
+		json_t *ex = json_object();
+		set(ex, "error", json_string("ok"));
+		set(ex, "origin_found", json_boolean(rep.origin_found));
+		set(ex, "open_branches", json_integer((json_int_t)rep.n_open));
+		json_t *nodes = json_array();
+		for (size_t i = 0; i < rep.n_nodes; i++) {
+			const ht_bundle_node *nd = &rep.nodes[i];
+			json_t *nj = json_object();
+			set(nj, "answer", json_integer((json_int_t)nd->answer));
+			set(nj, "provider_id", json_string(nd->info.provider_id));
+			set(nj, "hop", json_integer(nd->info.hop));
+			set(nj, "status", json_string(ht_answer_status_name(nd->info.status)));
+			set(nj, "parent", json_integer((json_int_t)nd->parent));
+			append(nodes, nj);
+		}
+		set(ex, "nodes", nodes);
+		set(o, "expected", ex);
+		append(bl, o);
+		ht_bundle_report_free(&rep);
+		if (k == 0) {
+			chain = b;
+			chain_len = blen;
+		} else {
+			free(b);
+		}
+	}
+	set(bj, "bundles", bl);
+
+	/* Rejections: the chain bundle, broken one way at a time. */
+	json_t *br = json_array();
+	uint8_t *ans[5];
+	size_t lens[5];
+	for (int i = 0; i < 4; i++) {
+		ans[i] = av[i].env;
+		lens[i] = av[i].env_len;
+	}
+	uint8_t *b;
+	size_t blen;
+	{
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b,
+			    &blen);
+		if (blen != chain_len || memcmp(b, chain, blen) != 0)
+			die("ht_bundle_encode is not the canonical encoding");
+		free(b);
+	}
+	add_bundle_rej(br, trust, "truncated", "The chain bundle without its last octet.", chain,
+		       chain_len - 1, HT_E_MALFORMED, -1);
+	pack_bundle(2, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b, &blen);
+	add_bundle_rej(br, trust, "version_2", "version 2.", b, blen, HT_E_UNSUPPORTED_VERSION, -1);
+	free(b);
+	pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 99, &b, &blen);
+	add_bundle_rej(br, trust, "unknown_critical", "critical lists field 99.", b, blen,
+		       HT_E_UNSUPPORTED_CRITICAL, -1);
+	free(b);
+	{
+		uint8_t one = 0, *many[HT_BUNDLE_ANSWERS_MAX + 1];
+		size_t ml[HT_BUNDLE_ANSWERS_MAX + 1];
+		for (size_t i = 0; i <= HT_BUNDLE_ANSWERS_MAX; i++) {
+			many[i] = &one;
+			ml[i] = 0;
+		}
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, many, ml,
+			    HT_BUNDLE_ANSWERS_MAX + 1, exported, 0, &b, &blen);
+		add_bundle_rej(br, trust, "answers_1025", "1,025 answers, each empty.", b, blen,
+			       HT_E_TOO_LARGE, -1);
+		free(b);
+	}
+	{
+		uint8_t *r2 = dup_bytes(req, req_len);
+		r2[req_len - 1] ^= 0x01;
+		pack_bundle(1, r2, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b,
+			    &blen);
+		add_bundle_rej(br, trust, "request_signature",
+			       "The request's last signature octet XOR 0x01.", b, blen,
+			       HT_E_BAD_SIGNATURE, -1);
+		free(b);
+		free(r2);
+	}
+	{
+		struct reqb r;
+		reqb_init(&r, &B, apk);
+		uint8_t *e;
+		size_t el;
+		pack_sign(&r.q.base, HT_KIND_TRACE_REQUEST, B.k.sign_sk, &e, &el);
+		pack_bundle(1, e, el, TR_CALLING, TR_CALLED, NULL, NULL, 0, exported, 0, &b, &blen);
+		add_bundle_rej(br, trust, "initiator_missing_role",
+			       "The request from CARRIER-B, which lacks the initiator role (no "
+			       "answers).",
+			       b, blen, HT_E_MISSING_ROLE, -1);
+		free(b);
+		free(e);
+	}
+	pack_bundle(1, req, req_len, "12025550144", TR_CALLED, ans, lens, 4, exported, 0, &b,
+		    &blen);
+	add_bundle_rej(br, trust, "opening_wrong_number",
+		       "The opening names calling 12025550144: not the committed call.", b, blen,
+		       HT_E_BAD_SIGNATURE, -1);
+	free(b);
+	pack_bundle(1, req, req_len, "+12025550143", TR_CALLED, ans, lens, 4, exported, 0, &b,
+		    &blen);
+	add_bundle_rej(br, trust, "opening_not_digits",
+		       "The opening's calling number is \"+12025550143\", not E.164 digits.", b,
+		       blen, HT_E_MALFORMED, -1);
+	free(b);
+	{
+		struct reqb r;
+		reqb_init(&r, &A, apk);
+		r.q.hint ^= 0x8000;
+		uint8_t *e;
+		size_t el;
+		pack_sign(&r.q.base, HT_KIND_TRACE_REQUEST, A.k.sign_sk, &e, &el);
+		pack_bundle(1, e, el, TR_CALLING, TR_CALLED, NULL, NULL, 0, exported, 0, &b, &blen);
+		add_bundle_rej(br, trust, "opening_wrong_hint",
+			       "A request whose commitment matches the opening but whose hint "
+			       "has its top bit flipped (no answers).",
+			       b, blen, HT_E_BAD_SIGNATURE, -1);
+		free(b);
+		free(e);
+	}
+	{
+		uint8_t *saved = ans[1];
+		ans[1] = dup_bytes(saved, lens[1]);
+		ans[1][lens[1] - 1] ^= 0x01;
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b,
+			    &blen);
+		add_bundle_rej(br, trust, "answer_signature",
+			       "Answer 1 (CARRIER-B) with its last signature octet XOR 0x01.", b,
+			       blen, HT_E_BAD_SIGNATURE, 1);
+		free(b);
+		free(ans[1]);
+		ans[1] = saved;
+	}
+	/* Answers re-signed with one field changed, put in the chain's place. */
+	struct {
+		const char *name, *what;
+		int slot;
+		int want;
+		ssize_t at;
+	} ch[] = {
+		{"answer_wrong_request",
+		 "Answer 3 (CARRIER-C) bound to the request of trace-request.json.", 3,
+		 HT_E_WRONG_REQUEST, 3},
+		{"hop0_not_asked_by_initiator",
+		 "Answer 0 (CARRIER-A, hop 0) says asked_by CARRIER-B.", 0, HT_E_MALFORMED, 0},
+		{"no_parent",
+		 "Answer 3 (CARRIER-C, hop 2) says asked_by CARRIER-A, which has no "
+		 "FOUND answer at hop 1.",
+		 3, HT_E_MALFORMED, 3},
+		{"parent_does_not_name",
+		 "Answer 1 (CARRIER-B) lists CARRIER-D instead of CARRIER-C: "
+		 "answer 3 hangs from nothing.",
+		 1, HT_E_MALFORMED, 3},
+		{"window_mismatch",
+		 "Answer 3 (CARRIER-C): window_time_ms 1 ms off B's record time of the call.", 3,
+		 HT_E_MALFORMED, 3},
+		{"dead_end_orphan",
+		 "Answer 2 (CARRIER-B's dead end) names CARRIER-Y, which B's FOUND answer does not "
+		 "list.",
+		 2, HT_E_MALFORMED, 2},
+		{"wrong_hop", "Answer 3 (CARRIER-C) says hop 3.", 3, HT_E_MALFORMED, 3},
+	};
+	for (size_t k = 0; k < sizeof(ch) / sizeof(ch[0]); k++) {
+		int slot = ch[k].slot;
+		ht_answer_info a = av[slot].info;
+		switch (k) {
+		case 0: {
+			ht_envelope *de;
+			ok(ht_envelope_parse(draft_req, draft_req_len, &de), "draft request");
+			ok(ht_envelope_id(de, a.request_hash), "draft id");
+			ht_envelope_free(de);
+			break;
+		}
+		case 1:
+			snprintf(a.asked_by, sizeof(a.asked_by), "CARRIER-B");
+			break;
+		case 2:
+			snprintf(a.asked_by, sizeof(a.asked_by), "CARRIER-A");
+			break;
+		case 3:
+			snprintf(a.calls[0].upstream, sizeof(a.calls[0].upstream), "CARRIER-D");
+			break;
+		case 4:
+			a.window_time_ms += 1;
+			break;
+		case 5:
+			snprintf(a.upstream, sizeof(a.upstream), "CARRIER-Y");
+			break;
+		default:
+			a.hop = 3;
+		}
+		uint8_t *saved = ans[slot], *e;
+		size_t saved_len = lens[slot], el;
+		sign_variant(&a, av[slot].signer, &e, &el);
+		ans[slot] = e;
+		lens[slot] = el;
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b,
+			    &blen);
+		add_bundle_rej(br, trust, ch[k].name, ch[k].what, b, blen, ch[k].want, ch[k].at);
+		free(b);
+		free(e);
+		ans[slot] = saved;
+		lens[slot] = saved_len;
+	}
+	{
+		ans[4] = av[1].env;
+		lens[4] = av[1].env_len;
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 5, exported, 0, &b,
+			    &blen);
+		add_bundle_rej(br, trust, "duplicate_answer", "Answer 1 (CARRIER-B) twice.", b,
+			       blen, HT_E_MALFORMED, 4);
+		free(b);
+	}
+	{
+		struct party C_other;
+		uint8_t cs[32], cn[32];
+		fill(cs, 32, 0x0c);
+		fill(cn, 32, 0x1c);
+		party_init(&C_other, "CARRIER-C", cs, cn, 1003, 0, &other);
+		uint8_t *saved = ans[3], *e;
+		size_t saved_len = lens[3], el;
+		sign_variant(&av[3].info, &C_other, &e, &el);
+		ans[3] = e;
+		lens[3] = el;
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b,
+			    &blen);
+		add_bundle_rej(br, trust, "answer_cert_untrusted",
+			       "Answer 3 (CARRIER-C) signed under a certificate from the "
+			       "untrusted anchor.",
+			       b, blen, HT_E_UNKNOWN_ANCHOR, 3);
+		free(b);
+		free(e);
+		ans[3] = saved;
+		lens[3] = saved_len;
+		free(C_other.cert);
+		ht_keys_wipe(&C_other.k);
+	}
+	set(bj, "rejections", br);
+	write_json(dir, "evidence-bundle.json", bj);
+
+	free(chain);
+	for (int k = 0; k < 6; k++) {
+		free(av[k].env);
+		free(av[k].sealed);
+	}
+	free(req);
+	free(A.cert);
+	free(B.cert);
+	free(C.cert);
+	free(A_other.cert);
+	ht_keys_wipe(&B.k);
+	ht_keys_wipe(&C.k);
+	ht_keys_wipe(&A_other.k);
+	ht_keys_wipe(&other);
+	ht_trust_free(trust);
+	ht_trust_free(trust_crl);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -592,7 +2296,6 @@ int main(int argc, char **argv)
 	signed_parts(tj, tre, tre_len);
 	write_json(dir, "trace-request.json", tj);
 	free(trb);
-	free(tre);
 
 	/* Rejections: certificates a verifier must refuse, and why. */
 	json_t *rej = json_array();
@@ -714,6 +2417,9 @@ int main(int argc, char **argv)
 		      crl, crl_len, false, CHECK_TIME, 0, "wrong_kind");
 
 	handshake_vector(dir, &anchor, &prov, prov_seed, prov_noise, cert, cert_len);
+	trace_vectors(dir, &anchor, &prov, prov_seed, prov_noise, cert, cert_len, crl, crl_len, tre,
+		      tre_len);
+	free(tre);
 
 	json_t *rj = json_object();
 	set(rj, "description",

@@ -30,6 +30,10 @@ static const char good[] = "; a comment\n"
 			   "socket = ctl.sock\n"
 			   "[policy]\n"
 			   "keepalive_ms = 2000\n"
+			   "initiators = TERM-CO  CONSORTIUM\n"
+			   "disclose_customer = reference\n"
+			   "[trace]\n"
+			   "hop_limit = 8\n"
 			   "[peer TRANSIT-1]\n"
 			   "address = 192.0.2.1:7400\n"
 			   "[peer ORIG-TEL]\n"
@@ -66,6 +70,11 @@ static void test_parse_good(void **state)
 	assert_string_equal(c.state_dir, HD_DEFAULT_STATE_DIR);
 	assert_int_equal(c.policy.keepalive_ms, 2000);
 	assert_int_equal(c.policy.handshake_timeout_ms, 5000); /* default */
+	assert_int_equal(c.policy.n_initiators, 2);
+	assert_string_equal(c.policy.initiators[1], "CONSORTIUM");
+	assert_int_equal(c.policy.disclose_customer, HD_DISCLOSE_REFERENCE);
+	assert_int_equal(c.trace.hop_limit, 8);
+	assert_int_equal(c.trace.lifetime_s, 60); /* default */
 	assert_int_equal(c.n_peers, 2);
 	assert_non_null(hd_config_peer(&c, "ORIG-TEL"));
 	assert_string_equal(hd_config_peer(&c, "ORIG-TEL")->address, "");
@@ -216,6 +225,84 @@ static void test_store_and_trunks(void **state)
 	bad(ID "[trunks]\ntg = local\ntg = TRANSIT-1\n", "[trunks] tg given twice");
 }
 
+static void test_trace_keys(void **state)
+{
+	(void)state;
+	struct hd_config c;
+	char err[256] = "";
+	/* Defaults. */
+	assert_int_equal(hd_config_parse("/etc/h.conf", ID, strlen(ID), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.policy.requests_per_second, 50);
+	assert_int_equal(c.policy.burst, 100);
+	assert_int_equal(c.policy.n_initiators, 0);
+	assert_int_equal(c.policy.disclose_customer, HD_DISCLOSE_OPAQUE);
+	assert_true(hd_config_initiator_allowed(&c, "ANYONE"));
+	assert_int_equal(c.trace.hop_limit, 16);
+	assert_int_equal(c.trace.lifetime_s, 60);
+	assert_int_equal(c.trace.tolerance_ms, 5000);
+	assert_int_equal(c.trace.hint_bits, 12);
+	char *printed = print_config(&c);
+	assert_non_null(strstr(printed, "\nrequests_per_second = 50\nburst = 100\ninitiators =\n"
+					"disclose_customer = opaque\n\n[trace]\nhop_limit = 16\n"
+					"lifetime_s = 60\ntolerance_ms = 5000\nhint_bits = 12\n"));
+	free(printed);
+	hd_config_free(&c);
+
+	const char *t = ID "[policy]\nrequests_per_second = 1000000\nburst = 1\n"
+			   "initiators = \tCONSORTIUM TERM-CO\ndisclose_customer = none\n"
+			   "[trace]\nhop_limit = 32\nlifetime_s = 3600\ntolerance_ms = 0\n"
+			   "hint_bits = 0\n";
+	assert_int_equal(hd_config_parse("/etc/h.conf", t, strlen(t), &c, err, sizeof(err)), 0);
+	assert_int_equal(c.policy.requests_per_second, 1000000);
+	assert_int_equal(c.policy.burst, 1);
+	assert_int_equal(c.policy.n_initiators, 2);
+	assert_string_equal(c.policy.initiators[0], "CONSORTIUM");
+	assert_string_equal(c.policy.initiators[1], "TERM-CO");
+	assert_true(hd_config_initiator_allowed(&c, "TERM-CO"));
+	assert_false(hd_config_initiator_allowed(&c, "TERM"));
+	assert_false(hd_config_initiator_allowed(&c, "OTHER"));
+	assert_int_equal(c.policy.disclose_customer, HD_DISCLOSE_NONE);
+	assert_int_equal(c.trace.hop_limit, 32);
+	assert_int_equal(c.trace.lifetime_s, 3600);
+	assert_int_equal(c.trace.tolerance_ms, 0);
+	assert_int_equal(c.trace.hint_bits, 0);
+	/* Printed back, it parses to the same thing. */
+	printed = print_config(&c);
+	assert_non_null(strstr(printed, "\ninitiators = CONSORTIUM TERM-CO\n"));
+	struct hd_config again;
+	assert_int_equal(
+		hd_config_parse("/etc/h.conf", printed, strlen(printed), &again, err, sizeof(err)),
+		0);
+	assert_int_equal(again.policy.n_initiators, 2);
+	assert_int_equal(again.policy.disclose_customer, HD_DISCLOSE_NONE);
+	assert_int_equal(again.trace.lifetime_s, 3600);
+	free(printed);
+	hd_config_free(&again);
+	hd_config_free(&c);
+
+	bad(ID "[policy]\nrequests_per_second = 0\n",
+	    "/etc/h.conf:8: requests_per_second must be an integer from 1 to 1000000");
+	bad(ID "[policy]\nburst = 1000001\n", "/etc/h.conf:8: burst");
+	bad(ID "[policy]\ninitiators = A b@d\n", "/etc/h.conf:8: initiators: 'b@d' is not");
+	bad(ID "[policy]\ninitiators = X Y X\n", "/etc/h.conf:8: initiators: 'X' given twice");
+	bad(ID "[policy]\ninitiators = X\ninitiators = Y\n", "/etc/h.conf:9: [policy] initiators");
+	bad(ID "[policy]\ndisclose_customer = all\n",
+	    "/etc/h.conf:8: disclose_customer must be opaque, reference or none");
+	bad(ID "[trace]\nhop_limit = 0\n",
+	    "/etc/h.conf:8: hop_limit must be an integer from 1 to 32");
+	bad(ID "[trace]\nhop_limit = 33\n", "/etc/h.conf:8: hop_limit");
+	bad(ID "[trace]\nlifetime_s = 3601\n",
+	    "/etc/h.conf:8: lifetime_s must be an integer from 1 to 3600");
+	bad(ID "[trace]\nlifetime_s = 0\n", "/etc/h.conf:8: lifetime_s");
+	bad(ID "[trace]\ntolerance_ms = 300001\n", "/etc/h.conf:8: tolerance_ms");
+	bad(ID "[trace]\nhint_bits = 17\n",
+	    "/etc/h.conf:8: hint_bits must be an integer from 0 to 16");
+	bad(ID "[trace]\nhint_bits = -1\n", "/etc/h.conf:8: hint_bits");
+	bad(ID "[trace]\nhops = 3\n", "/etc/h.conf:8: unknown key 'hops' in [trace]");
+	bad(ID "[trace]\nhop_limit = 3\nhop_limit = 4\n",
+	    "/etc/h.conf:9: [trace] hop_limit given twice");
+}
+
 static void test_addr_split(void **state)
 {
 	(void)state;
@@ -241,6 +328,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_lines), cmocka_unit_test(test_errors_whole_file),
 		cmocka_unit_test(test_errors_bytes),      cmocka_unit_test(test_addr_split),
 		cmocka_unit_test(test_fuzz_findings),     cmocka_unit_test(test_store_and_trunks),
+		cmocka_unit_test(test_trace_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -76,8 +76,9 @@ static void test_request_round_trip(void **state)
 {
 	(void)state;
 	static const ht_ctl_type types[] = {
-		HT_CTL_NONE,       HT_CTL_HELLO,     HT_CTL_STATUS,     HT_CTL_PEERS,
-		HT_CTL_CDR_IMPORT, HT_CTL_CDR_STATS, HT_CTL_CDR_LOOKUP, HT_CTL_AUDIT,
+		HT_CTL_NONE,        HT_CTL_HELLO,      HT_CTL_STATUS,     HT_CTL_PEERS,
+		HT_CTL_CDR_IMPORT,  HT_CTL_CDR_STATS,  HT_CTL_CDR_LOOKUP, HT_CTL_AUDIT,
+		HT_CTL_TRACE_START, HT_CTL_TRACE_SHOW, HT_CTL_TRACE_LIST, HT_CTL_TRACE_EXPORT,
 	};
 	static const uint32_t versions[] = {HT_CTL_VERSION, 0, 2, UINT32_MAX};
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
@@ -108,7 +109,7 @@ static void test_request_round_trip(void **state)
 	assert_int_equal(out.version, 0);
 	assert_int_equal(out.type, HT_CTL_NONE);
 
-	ht_ctl_request bad = {.version = 1, .type = (ht_ctl_type)15};
+	ht_ctl_request bad = {.version = 1, .type = (ht_ctl_type)99};
 	assert_int_equal(ht_ctl_encode_request(&bad, &buf, &len), HT_E_INVAL);
 }
 
@@ -737,8 +738,8 @@ static void test_admit(void **state)
 	assert_false(ht_ctl_result_closes(resp.result));
 	assert_int_equal(resp.type, HT_CTL_NONE);
 
-	/* A command of a newer version (field 15) is unknown, not malformed. */
-	static const uint8_t newer[] = {0x08, 0x01, 0x7a, 0x00};
+	/* A command of a newer version (field 99) is unknown, not malformed. */
+	static const uint8_t newer[] = {0x08, 0x01, 0x9a, 0x06, 0x00};
 	assert_int_equal(ht_ctl_admit(newer, sizeof(newer), true, &got, &resp),
 			 HT_CTL_RESULT_UNKNOWN_REQUEST);
 	assert_int_equal(got.type, HT_CTL_NONE);
@@ -761,8 +762,8 @@ static void test_admit(void **state)
 static void test_unknown_response_parts(void **state)
 {
 	(void)state;
-	/* A newer server's command 15 and result 9, with a detail. */
-	static const uint8_t newer[] = {0x08, 0x01, 0x10, 0x09, 0x1a, 0x01, 0x78, 0x7a, 0x00};
+	/* A newer server's command 99 and result 9, with a detail. */
+	static const uint8_t newer[] = {0x08, 0x01, 0x10, 0x09, 0x1a, 0x01, 0x78, 0x9a, 0x06, 0x00};
 	ht_ctl_response out;
 	assert_int_equal(ht_ctl_decode_response(newer, sizeof(newer), &out), HT_OK);
 	assert_int_equal(out.type, HT_CTL_NONE);
@@ -1619,16 +1620,52 @@ static void test_spec_examples(void **state)
 	assert_int_equal(len, sizeof(stats));
 	assert_memory_equal(buf, stats, sizeof(stats));
 	free(buf);
+
+	/* trace list with limit 5, and the empty list. */
+	req = (ht_ctl_request){.version = 1, .type = HT_CTL_TRACE_LIST};
+	req.trace.limit = 5;
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_OK);
+	static const uint8_t list[] = {0x08, 0x01, 0x8a, 0x01, 0x02, 0x08, 0x05};
+	assert_int_equal(len, sizeof(list));
+	assert_memory_equal(buf, list, sizeof(list));
+	free(buf);
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_TRACE_LIST;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_OK);
+	static const uint8_t none[] = {0x08, 0x01, 0x8a, 0x01, 0x00};
+	assert_int_equal(len, sizeof(none));
+	assert_memory_equal(buf, none, sizeof(none));
+	free(buf);
+
+	/* trace show of 00 01 .. 0f from its third answer. */
+	req = (ht_ctl_request){.version = 1, .type = HT_CTL_TRACE_SHOW};
+	for (int i = 0; i < 16; i++)
+		req.trace.trace_id[i] = (uint8_t)i;
+	req.trace.from = 2;
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_OK);
+	static const uint8_t show[] = {0x08, 0x01, 0x82, 0x01, 0x14, 0x0a, 0x10, 0x00, 0x01,
+				       0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
+				       0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x02};
+	assert_int_equal(len, sizeof(show));
+	assert_memory_equal(buf, show, sizeof(show));
+	uint8_t *frame;
+	size_t flen;
+	assert_int_equal(ht_ctl_frame(buf, len, &frame, &flen), HT_OK);
+	assert_int_equal(frame[3], 0x19); /* the length prefix */
+	free(frame);
+	free(buf);
 }
 
 static void test_admit_new_commands(void **state)
 {
 	(void)state;
-	static const ht_ctl_type types[] = {HT_CTL_CDR_IMPORT, HT_CTL_CDR_STATS, HT_CTL_CDR_LOOKUP,
-					    HT_CTL_AUDIT};
+	static const ht_ctl_type types[] = {
+		HT_CTL_CDR_IMPORT,  HT_CTL_CDR_STATS,  HT_CTL_CDR_LOOKUP, HT_CTL_AUDIT,
+		HT_CTL_TRACE_START, HT_CTL_TRACE_SHOW, HT_CTL_TRACE_LIST, HT_CTL_TRACE_EXPORT,
+	};
 	ht_ctl_response resp;
 	ht_ctl_request got;
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		assert_int_equal(admit(types[i], false, &resp), HT_CTL_RESULT_HELLO_REQUIRED);
 		assert_int_equal(admit(types[i], true, &resp), HT_CTL_RESULT_OK);
 		assert_int_equal(resp.type, types[i]);
@@ -1636,6 +1673,8 @@ static void test_admit_new_commands(void **state)
 	}
 	assert_string_equal(ht_ctl_type_name(HT_CTL_CDR_IMPORT), "cdr import");
 	assert_string_equal(ht_ctl_type_name(HT_CTL_AUDIT), "audit");
+	assert_string_equal(ht_ctl_type_name(HT_CTL_TRACE_START), "trace start");
+	assert_string_equal(ht_ctl_type_name(HT_CTL_TRACE_EXPORT), "trace export");
 	assert_string_equal(ht_ctl_type_name((ht_ctl_type)99), "unknown");
 
 	/* An import chunk is the request's own; the caller clears it. */
@@ -1669,6 +1708,524 @@ static void test_admit_new_commands(void **state)
 	free(buf);
 }
 
+/* ---- trace commands ------------------------------------------------------ */
+
+static void test_trace_start_request(void **state)
+{
+	(void)state;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_TRACE_START}, out;
+	ht_ctl_trace_start *t = &req.trace_start;
+	snprintf(t->calling, sizeof(t->calling), "+1 (202) 555-0143");
+	fill(t->called, '9', HT_CTL_NUMBER_MAX);
+	t->time_ms = 1767225600123;
+	t->tolerance_ms = HT_CTL_TOLERANCE_MAX_MS;
+	fill(t->to, 't', HT_PROVIDER_ID_MAX);
+	snprintf(t->label, sizeof(t->label), "campaign \xe2\x80\x94 IRS");
+	request_round_trip(&req, &out);
+	assert_string_equal(out.trace_start.calling, t->calling);
+	assert_string_equal(out.trace_start.called, t->called);
+	assert_true(out.trace_start.time_ms == 1767225600123);
+	assert_int_equal(out.trace_start.tolerance_ms, HT_CTL_TOLERANCE_MAX_MS);
+	assert_string_equal(out.trace_start.to, t->to);
+	assert_string_equal(out.trace_start.label, t->label);
+
+	/* The longest label; no peer, tolerance 0 (the server's default). */
+	fill(t->label, 'l', HT_CTL_LABEL_MAX);
+	t->to[0] = 0;
+	t->tolerance_ms = 0;
+	request_round_trip(&req, &out);
+	assert_string_equal(out.trace_start.label, t->label);
+	assert_string_equal(out.trace_start.to, "");
+	assert_int_equal(out.trace_start.tolerance_ms, 0);
+
+	/* Not sent: a tolerance over the maximum, a bad peer, a label with a line break. */
+	uint8_t *buf;
+	size_t len;
+	t->tolerance_ms = HT_CTL_TOLERANCE_MAX_MS + 1;
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+	t->tolerance_ms = 0;
+	snprintf(t->to, sizeof(t->to), "no spaces");
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+	t->to[0] = 0;
+	snprintf(t->label, sizeof(t->label), "two\nlines");
+	assert_int_equal(ht_ctl_encode_request(&req, &buf, &len), HT_E_INVAL);
+
+	/* Nor received. */
+	Hoptrace__V1__TraceStartRequest st = HOPTRACE__V1__TRACE_START_REQUEST__INIT;
+	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
+	m.version = 1;
+	m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_START;
+	m.trace_start = &st;
+	assert_int_equal(decode_request_msg(&m, &out), HT_OK); /* empty: the server refuses */
+	assert_int_equal(out.type, HT_CTL_TRACE_START);
+	st.tolerance_ms = HT_CTL_TOLERANCE_MAX_MS + 1;
+	assert_int_equal(decode_request_msg(&m, &out), HT_E_MALFORMED);
+	assert_int_equal(out.type, HT_CTL_NONE);
+	st.tolerance_ms = 0;
+	char label[HT_CTL_LABEL_MAX + 1];
+	memset(label, 'l', sizeof(label));
+	st.label.data = (uint8_t *)label;
+	st.label.len = HT_CTL_LABEL_MAX + 1;
+	assert_int_equal(decode_request_msg(&m, &out), HT_E_MALFORMED);
+	st.label.len = HT_CTL_LABEL_MAX;
+	assert_int_equal(decode_request_msg(&m, &out), HT_OK);
+	st.to.data = (uint8_t *)"-x";
+	st.to.len = 2;
+	assert_int_equal(decode_request_msg(&m, &out), HT_E_MALFORMED);
+}
+
+static void test_trace_queries(void **state)
+{
+	(void)state;
+	ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_TRACE_SHOW}, out;
+	for (int i = 0; i < HT_CTL_TRACE_ID_LEN; i++)
+		req.trace.trace_id[i] = (uint8_t)(0xa0 + i);
+	req.trace.from = 7;
+	request_round_trip(&req, &out);
+	assert_memory_equal(out.trace.trace_id, req.trace.trace_id, HT_CTL_TRACE_ID_LEN);
+	assert_int_equal(out.trace.from, 7);
+
+	req.type = HT_CTL_TRACE_EXPORT;
+	req.trace.offset = 524288;
+	request_round_trip(&req, &out);
+	assert_memory_equal(out.trace.trace_id, req.trace.trace_id, HT_CTL_TRACE_ID_LEN);
+	assert_true(out.trace.offset == 524288);
+
+	/* List limits read as 1 to 1000. */
+	static const uint32_t sent[] = {0, 1, HT_CTL_TRACE_LIST_MAX, HT_CTL_TRACE_LIST_MAX + 1,
+					UINT32_MAX};
+	static const uint32_t read[] = {HT_CTL_TRACE_LIST_DEFAULT, 1, HT_CTL_TRACE_LIST_MAX,
+					HT_CTL_TRACE_LIST_MAX, HT_CTL_TRACE_LIST_MAX};
+	memset(&req, 0, sizeof(req));
+	req.version = HT_CTL_VERSION;
+	req.type = HT_CTL_TRACE_LIST;
+	for (size_t i = 0; i < sizeof(sent) / sizeof(sent[0]); i++) {
+		req.trace.limit = sent[i];
+		request_round_trip(&req, &out);
+		assert_int_equal(out.trace.limit, read[i]);
+	}
+
+	/* show and export need a trace ID of exactly 16 octets. */
+	static const uint8_t id[17] = {1};
+	Hoptrace__V1__TraceShowRequest sh = HOPTRACE__V1__TRACE_SHOW_REQUEST__INIT;
+	Hoptrace__V1__TraceExportRequest ex = HOPTRACE__V1__TRACE_EXPORT_REQUEST__INIT;
+	Hoptrace__V1__ControlRequest m = HOPTRACE__V1__CONTROL_REQUEST__INIT;
+	m.version = 1;
+	for (size_t n = 0; n <= 17; n++) {
+		sh.trace_id.data = ex.trace_id.data = (uint8_t *)id;
+		sh.trace_id.len = ex.trace_id.len = n;
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_SHOW;
+		m.trace_show = &sh;
+		assert_int_equal(decode_request_msg(&m, &out), n == 16 ? HT_OK : HT_E_MALFORMED);
+		m.req_case = HOPTRACE__V1__CONTROL_REQUEST__REQ_TRACE_EXPORT;
+		m.trace_export = &ex;
+		assert_int_equal(decode_request_msg(&m, &out), n == 16 ? HT_OK : HT_E_MALFORMED);
+	}
+}
+
+/* An answer with every field at its longest and all its calls. */
+static void widest_hop(ht_ctl_hop *h)
+{
+	memset(h, 0, sizeof(*h));
+	fill(h->provider_id, 'p', HT_PROVIDER_ID_MAX);
+	fill(h->asked_by, 'a', HT_PROVIDER_ID_MAX);
+	fill(h->status, 's', HT_CTL_ANSWER_STATUS_MAX);
+	fill(h->reason, 'r', HT_CTL_REASON_MAX);
+	fill(h->upstream, 'u', HT_PROVIDER_ID_MAX);
+	fill(h->verdict, 'v', HT_CTL_VERDICT_MAX);
+	h->hop = UINT32_MAX;
+	h->answered_ms = h->window_time_ms = h->received_ms = UINT64_MAX;
+	h->n_calls = HT_CTL_HOP_CALLS_MAX;
+	for (size_t i = 0; i < HT_CTL_HOP_CALLS_MAX; i++) {
+		ht_ctl_hop_call *c = &h->calls[i];
+		fill(c->upstream, 'c', HT_PROVIDER_ID_MAX);
+		fill(c->customer_ref, 'x', HT_CTL_CUSTOMER_REF_MAX);
+		c->originated_here = true;
+		c->record_time_ms = UINT64_MAX;
+		c->attestation = 'C';
+		c->has_origid = true;
+		memset(c->origid, 0x77, sizeof(c->origid));
+	}
+}
+
+static void sample_trace(ht_ctl_trace *t, ht_ctl_hop *hops, size_t n)
+{
+	memset(t, 0, sizeof(*t));
+	memset(t->trace_id, 0x5c, sizeof(t->trace_id));
+	snprintf(t->initiator, sizeof(t->initiator), "carrier-a");
+	snprintf(t->calling, sizeof(t->calling), "12025550143");
+	snprintf(t->called, sizeof(t->called), "12025550199");
+	t->call_time_ms = 1767225600123;
+	t->tolerance_ms = 5000;
+	t->hop_limit = 16;
+	snprintf(t->label, sizeof(t->label), "IRS campaign");
+	t->created_ms = 1767225700000;
+	t->expires_ms = 1767225760000;
+	snprintf(t->status, sizeof(t->status), HT_CTL_TRACE_COMPLETE);
+	t->started_ms = 1767225700001;
+	t->finished_ms = 1767225700042;
+	t->answers = hops;
+	t->n_answers = n;
+	t->answers_total = (uint32_t)n + 2;
+	t->answers_dropped = 3;
+	t->from = 2;
+}
+
+static void assert_hop_equal(const ht_ctl_hop *a, const ht_ctl_hop *b)
+{
+	assert_string_equal(a->provider_id, b->provider_id);
+	assert_string_equal(a->asked_by, b->asked_by);
+	assert_string_equal(a->status, b->status);
+	assert_string_equal(a->reason, b->reason);
+	assert_string_equal(a->upstream, b->upstream);
+	assert_string_equal(a->verdict, b->verdict);
+	assert_true(a->hop == b->hop && a->answered_ms == b->answered_ms &&
+		    a->window_time_ms == b->window_time_ms && a->received_ms == b->received_ms);
+	assert_int_equal(a->n_calls, b->n_calls);
+	for (size_t i = 0; i < a->n_calls; i++) {
+		const ht_ctl_hop_call *x = &a->calls[i], *y = &b->calls[i];
+		assert_string_equal(x->upstream, y->upstream);
+		assert_string_equal(x->customer_ref, y->customer_ref);
+		assert_true(x->originated_here == y->originated_here &&
+			    x->record_time_ms == y->record_time_ms &&
+			    x->attestation == y->attestation && x->has_origid == y->has_origid);
+		assert_memory_equal(x->origid, y->origid, sizeof(x->origid));
+	}
+}
+
+static void test_trace_show_response(void **state)
+{
+	(void)state;
+	ht_ctl_hop hops[3];
+	memset(hops, 0, sizeof(hops));
+	snprintf(hops[0].provider_id, sizeof(hops[0].provider_id), "carrier-a");
+	snprintf(hops[0].asked_by, sizeof(hops[0].asked_by), "carrier-a");
+	snprintf(hops[0].status, sizeof(hops[0].status), "found");
+	snprintf(hops[0].verdict, sizeof(hops[0].verdict), "ok");
+	hops[0].n_calls = 1;
+	snprintf(hops[0].calls[0].upstream, sizeof(hops[0].calls[0].upstream), "carrier-b");
+	hops[0].calls[0].record_time_ms = 1767225600100;
+	hops[0].calls[0].attestation = 'A';
+	snprintf(hops[1].verdict, sizeof(hops[1].verdict), "undecryptable"); /* unreadable */
+	hops[1].received_ms = 1767225700020;
+	widest_hop(&hops[2]);
+
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_TRACE_SHOW;
+	sample_trace(&r.trace, hops, 3);
+	response_round_trip(&r, &out);
+	assert_int_equal(out.type, HT_CTL_TRACE_SHOW);
+	const ht_ctl_trace *a = &out.trace, *b = &r.trace;
+	assert_memory_equal(a->trace_id, b->trace_id, HT_CTL_TRACE_ID_LEN);
+	assert_string_equal(a->initiator, b->initiator);
+	assert_string_equal(a->calling, b->calling);
+	assert_string_equal(a->called, b->called);
+	assert_string_equal(a->label, b->label);
+	assert_string_equal(a->to, "");
+	assert_string_equal(a->status, HT_CTL_TRACE_COMPLETE);
+	assert_true(a->call_time_ms == b->call_time_ms && a->tolerance_ms == b->tolerance_ms &&
+		    a->hop_limit == b->hop_limit && a->created_ms == b->created_ms &&
+		    a->expires_ms == b->expires_ms && a->started_ms == b->started_ms &&
+		    a->finished_ms == b->finished_ms);
+	assert_int_equal(a->answers_total, 5);
+	assert_int_equal(a->answers_dropped, 3);
+	assert_int_equal(a->from, 2);
+	assert_int_equal(a->n_answers, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_hop_equal(&a->answers[i], &hops[i]);
+	ht_ctl_response_clear(&out);
+	assert_null(out.trace.answers);
+
+	/* Not sent: answers past the total, a total over the limit, a bad number,
+	 * an attestation that is not A, B or C, more calls than an answer holds. */
+	uint8_t *buf;
+	size_t len;
+	r.trace.answers_total = 4;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	r.trace.from = 0;
+	r.trace.answers_total = HT_CTL_TRACE_ANSWERS_MAX + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	r.trace.answers_total = 3;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_OK);
+	free(buf);
+	snprintf(r.trace.calling, sizeof(r.trace.calling), "0123");
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	snprintf(r.trace.calling, sizeof(r.trace.calling), "12025550143");
+	hops[0].calls[0].attestation = 'D';
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	hops[0].calls[0].attestation = 0;
+	hops[0].n_calls = HT_CTL_HOP_CALLS_MAX + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	hops[0].n_calls = 1;
+	fill(hops[1].verdict, 'v', HT_CTL_VERDICT_MAX);
+	hops[1].verdict[3] = '\t';
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	snprintf(hops[1].verdict, sizeof(hops[1].verdict), "ok");
+
+	/* Nor received. */
+	Hoptrace__V1__TraceHopCall c = HOPTRACE__V1__TRACE_HOP_CALL__INIT;
+	Hoptrace__V1__TraceHopCall *cs[HT_CTL_HOP_CALLS_MAX + 1];
+	Hoptrace__V1__TraceHop h = HOPTRACE__V1__TRACE_HOP__INIT;
+	Hoptrace__V1__TraceHop *hs[1] = {&h};
+	Hoptrace__V1__TraceShowResponse sh = HOPTRACE__V1__TRACE_SHOW_RESPONSE__INIT;
+	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
+	static const uint8_t id[16] = {9};
+	for (size_t i = 0; i <= HT_CTL_HOP_CALLS_MAX; i++)
+		cs[i] = &c;
+	m.version = 1;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_SHOW;
+	m.trace_show = &sh;
+	sh.trace_id.data = (uint8_t *)id;
+	sh.trace_id.len = 16;
+	sh.calling.data = sh.called.data = (uint8_t *)"12025550143";
+	sh.calling.len = sh.called.len = 11;
+	sh.answers = hs;
+	sh.n_answers = 1;
+	sh.answers_total = 1;
+	h.calls = cs;
+	h.n_calls = HT_CTL_HOP_CALLS_MAX;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	assert_int_equal(out.trace.n_answers, 1);
+	assert_int_equal(out.trace.answers[0].n_calls, HT_CTL_HOP_CALLS_MAX);
+	ht_ctl_response_clear(&out);
+	h.n_calls = HT_CTL_HOP_CALLS_MAX + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_TOO_LARGE);
+	assert_null(out.trace.answers);
+	h.n_calls = 1;
+	c.attestation.data = (uint8_t *)"AB";
+	c.attestation.len = 2;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	c.attestation.len = 0;
+	sh.from = 1; /* the one answer would be number 2 of 1 */
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	sh.from = 0;
+	sh.answers_total = HT_CTL_TRACE_ANSWERS_MAX + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	sh.answers_total = 1;
+	sh.trace_id.len = 0;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	sh.trace_id.len = 16;
+	sh.called.len = 0; /* both numbers, or neither */
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	sh.calling.len = 0;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	ht_ctl_response_clear(&out);
+	sh.calling.len = sh.called.len = 11;
+	h.verdict.data = (uint8_t *)"ok\x1b[2J";
+	h.verdict.len = 6;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	h.verdict.len = 2;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	assert_string_equal(out.trace.answers[0].verdict, "ok");
+	ht_ctl_response_clear(&out);
+}
+
+/* Answers that do not fit one frame: the first ones are listed, the rest asked for again. */
+static void test_fit_trace_answers(void **state)
+{
+	(void)state;
+	size_t n = HT_CTL_TRACE_ANSWERS_MAX;
+	ht_ctl_hop *hops = calloc(n, sizeof(*hops));
+	assert_non_null(hops);
+	for (size_t i = 0; i < n; i++) {
+		widest_hop(&hops[i]);
+		hops[i].hop = (uint32_t)i;
+	}
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_TRACE_SHOW;
+	sample_trace(&r.trace, hops, n);
+	r.trace.from = 0;
+	r.trace.answers_total = (uint32_t)n;
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+	size_t dropped = ht_ctl_response_fit(&r);
+	assert_true(dropped > 0 && dropped < n);
+	assert_int_equal(r.trace.n_answers, n - dropped);
+	response_round_trip(&r, &out);
+	assert_true(out.trace.from + out.trace.n_answers < out.trace.answers_total);
+	assert_int_equal(out.trace.answers[out.trace.n_answers - 1].hop, n - dropped - 1);
+	ht_ctl_response_clear(&out);
+	assert_int_equal(ht_ctl_response_fit(&r), 0);
+
+	/* Each next page starts where the last one stopped, until all are listed. */
+	size_t next = n - dropped, pages = 1;
+	while (next < n) {
+		r.trace.from = (uint32_t)next;
+		r.trace.answers = hops + next;
+		r.trace.n_answers = n - next;
+		ht_ctl_response_fit(&r);
+		assert_true(r.trace.n_answers > 0);
+		response_round_trip(&r, &out);
+		assert_int_equal(out.trace.from, next);
+		assert_int_equal(out.trace.answers[0].hop, next);
+		next += out.trace.n_answers;
+		ht_ctl_response_clear(&out);
+		pages++;
+	}
+	assert_int_equal(next, n);
+	assert_true(pages >= 2 && pages <= 4);
+	free(hops);
+}
+
+static void test_trace_start_list_responses(void **state)
+{
+	(void)state;
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_TRACE_START;
+	memset(r.started, 0x42, sizeof(r.started));
+	response_round_trip(&r, &out);
+	assert_int_equal(out.type, HT_CTL_TRACE_START);
+	assert_memory_equal(out.started, r.started, HT_CTL_TRACE_ID_LEN);
+
+	/* A start response needs its trace ID. */
+	Hoptrace__V1__TraceStartResponse st = HOPTRACE__V1__TRACE_START_RESPONSE__INIT;
+	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
+	m.version = 1;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_START;
+	m.trace_start = &st;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+
+	size_t n = HT_CTL_TRACE_LIST_MAX;
+	ht_ctl_trace_entry *es = calloc(n + 1, sizeof(*es));
+	assert_non_null(es);
+	for (size_t i = 0; i <= n; i++) {
+		memset(es[i].trace_id, (int)i, sizeof(es[i].trace_id));
+		es[i].created_ms = UINT64_MAX - i;
+		fill(es[i].status, 's', HT_CTL_TRACE_STATUS_MAX);
+		es[i].answers = UINT32_MAX;
+		fill(es[i].origin, 'o', HT_PROVIDER_ID_MAX);
+		fill(es[i].label, 'l', HT_CTL_LABEL_MAX);
+		es[i].call_time_ms = UINT64_MAX;
+	}
+	snprintf(es[1].status, sizeof(es[1].status), HT_CTL_TRACE_RUNNING);
+	es[1].origin[0] = 0;
+	es[1].label[0] = 0;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_TRACE_LIST;
+	r.traces.entries = es;
+	r.traces.n = n; /* the widest list at its limit fits one frame */
+	assert_int_equal(ht_ctl_response_fit(&r), 0);
+	response_round_trip(&r, &out);
+	assert_int_equal(out.traces.n, n);
+	assert_false(out.traces.truncated);
+	for (size_t i = 0; i < 2; i++) {
+		const ht_ctl_trace_entry *a = &out.traces.entries[i], *b = &es[i];
+		assert_memory_equal(a->trace_id, b->trace_id, HT_CTL_TRACE_ID_LEN);
+		assert_true(a->created_ms == b->created_ms && a->answers == b->answers &&
+			    a->call_time_ms == b->call_time_ms);
+		assert_string_equal(a->status, b->status);
+		assert_string_equal(a->origin, b->origin);
+		assert_string_equal(a->label, b->label);
+	}
+	ht_ctl_response_clear(&out);
+
+	/* One too many: refused as it is, cut by fit. */
+	uint8_t *buf;
+	size_t len;
+	r.traces.n = n + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+	assert_int_equal(ht_ctl_response_fit(&r), 1);
+	assert_true(r.traces.truncated);
+	response_round_trip(&r, &out);
+	assert_true(out.traces.truncated);
+	ht_ctl_response_clear(&out);
+	snprintf(es[0].origin, sizeof(es[0].origin), "not an id");
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	free(es);
+
+	Hoptrace__V1__TraceListEntry e = HOPTRACE__V1__TRACE_LIST_ENTRY__INIT;
+	Hoptrace__V1__TraceListEntry *ps[1] = {&e};
+	Hoptrace__V1__TraceListResponse lr = HOPTRACE__V1__TRACE_LIST_RESPONSE__INIT;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_LIST;
+	m.trace_list = &lr;
+	lr.traces = ps;
+	lr.n_traces = 1;
+	e.trace_id.data = (uint8_t *)"0123456789abcdef";
+	e.trace_id.len = 16;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	ht_ctl_response_clear(&out);
+	e.trace_id.len = 0; /* every entry names its trace */
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	e.trace_id.len = 16;
+	e.status.data = (uint8_t *)"complete-and-more";
+	e.status.len = HT_CTL_TRACE_STATUS_MAX + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+}
+
+static void test_trace_export_response(void **state)
+{
+	(void)state;
+	uint8_t *chunk = malloc(HT_CTL_EXPORT_CHUNK_MAX + 1);
+	assert_non_null(chunk);
+	for (size_t i = 0; i <= HT_CTL_EXPORT_CHUNK_MAX; i++)
+		chunk[i] = (uint8_t)i;
+	ht_ctl_response r, out;
+	ht_ctl_response_set(&r, HT_CTL_RESULT_OK, NULL);
+	r.type = HT_CTL_TRACE_EXPORT;
+	r.bundle.data = chunk;
+	r.bundle.len = HT_CTL_EXPORT_CHUNK_MAX;
+	r.bundle.offset = HT_CTL_EXPORT_MAX - HT_CTL_EXPORT_CHUNK_MAX;
+	r.bundle.total = HT_CTL_EXPORT_MAX;
+	memset(r.bundle.digest, 0xd1, sizeof(r.bundle.digest));
+	r.bundle.answers = 6;
+	response_round_trip(&r, &out);
+	assert_int_equal(out.bundle.len, HT_CTL_EXPORT_CHUNK_MAX);
+	assert_memory_equal(out.bundle.data, chunk, HT_CTL_EXPORT_CHUNK_MAX);
+	assert_true(out.bundle.offset == r.bundle.offset && out.bundle.total == r.bundle.total);
+	assert_memory_equal(out.bundle.digest, r.bundle.digest, HT_CTL_DIGEST_LEN);
+	assert_int_equal(out.bundle.answers, 6);
+	ht_ctl_response_clear(&out);
+	assert_null(out.bundle.data);
+
+	/* Not sent: a piece too large, past the total, a total over the limit, no data. */
+	uint8_t *buf;
+	size_t len;
+	r.bundle.len = HT_CTL_EXPORT_CHUNK_MAX + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_TOO_LARGE);
+	r.bundle.len = 10;
+	r.bundle.offset = r.bundle.total - 9;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	r.bundle.offset = 0;
+	r.bundle.total = HT_CTL_EXPORT_MAX + 1;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+	r.bundle.total = 10;
+	r.bundle.data = NULL;
+	assert_int_equal(ht_ctl_encode_response(&r, &buf, &len), HT_E_INVAL);
+
+	/* Nor received. */
+	Hoptrace__V1__TraceExportResponse ex = HOPTRACE__V1__TRACE_EXPORT_RESPONSE__INIT;
+	Hoptrace__V1__ControlResponse m = HOPTRACE__V1__CONTROL_RESPONSE__INIT;
+	m.version = 1;
+	m.resp_case = HOPTRACE__V1__CONTROL_RESPONSE__RESP_TRACE_EXPORT;
+	m.trace_export = &ex;
+	ex.data.data = chunk;
+	ex.data.len = 100;
+	ex.total = 100;
+	ex.digest.data = chunk;
+	ex.digest.len = HT_CTL_DIGEST_LEN;
+	assert_int_equal(decode_response_msg(&m, &out), HT_OK);
+	ht_ctl_response_clear(&out);
+	ex.offset = 1; /* one octet past the end */
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	ex.offset = UINT64_MAX; /* no wrap-around */
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	ex.offset = 0;
+	ex.digest.len = 31;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	ex.digest.len = HT_CTL_DIGEST_LEN;
+	ex.total = HT_CTL_EXPORT_MAX + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_MALFORMED);
+	ex.total = HT_CTL_EXPORT_MAX;
+	ex.data.len = HT_CTL_EXPORT_CHUNK_MAX + 1;
+	assert_int_equal(decode_response_msg(&m, &out), HT_E_TOO_LARGE);
+	assert_null(out.bundle.data);
+	free(chunk);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1700,6 +2257,12 @@ int main(void)
 		cmocka_unit_test(test_fit_audit_and_lookup),
 		cmocka_unit_test(test_spec_examples),
 		cmocka_unit_test(test_admit_new_commands),
+		cmocka_unit_test(test_trace_start_request),
+		cmocka_unit_test(test_trace_queries),
+		cmocka_unit_test(test_trace_show_response),
+		cmocka_unit_test(test_fit_trace_answers),
+		cmocka_unit_test(test_trace_start_list_responses),
+		cmocka_unit_test(test_trace_export_response),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

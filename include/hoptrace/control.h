@@ -37,6 +37,11 @@
 #define HT_CTL_ROW_MESSAGE_MAX    255 /* RowError.message */
 #define HT_CTL_AUDIT_STATUS_MAX   31  /* AuditEntry.status, a token */
 #define HT_CTL_DISCLOSED_MAX      255 /* AuditEntry.disclosed */
+#define HT_CTL_LABEL_MAX          128 /* a trace's label */
+#define HT_CTL_TRACE_STATUS_MAX   15  /* "running", "timed_out"... */
+#define HT_CTL_ANSWER_STATUS_MAX  15  /* TraceHop.status: "found"... */
+#define HT_CTL_VERDICT_MAX        31  /* TraceHop.verdict: "ok", "bad_signature"... */
+#define HT_CTL_CUSTOMER_REF_MAX   64  /* TraceHopCall.customer_ref */
 
 /* Octets of a trace ID (AuditEntry, AuditRequest) and of an origid. */
 #define HT_CTL_TRACE_ID_LEN 16
@@ -45,11 +50,29 @@
 /* Most CSV octets in one CdrImportChunk. */
 #define HT_CTL_IMPORT_CHUNK_MAX (256u * 1024u)
 /* Most entries in one list of a response; more is refused both ways. */
-#define HT_CTL_MAX_ROW_ERRORS  4096  /* CdrImportProgress.errors */
-#define HT_CTL_MAX_STATS_PEERS 16384 /* CdrStatsResponse.peers */
-#define HT_CTL_LOOKUP_MAX      1000  /* CdrLookupResponse.records */
-#define HT_CTL_AUDIT_MAX       10000 /* AuditRequest.limit, AuditResponse.entries */
-#define HT_CTL_AUDIT_DEFAULT   1000  /* AuditRequest.limit 0 */
+#define HT_CTL_MAX_ROW_ERRORS     4096  /* CdrImportProgress.errors */
+#define HT_CTL_MAX_STATS_PEERS    16384 /* CdrStatsResponse.peers */
+#define HT_CTL_LOOKUP_MAX         1000  /* CdrLookupResponse.records */
+#define HT_CTL_AUDIT_MAX          10000 /* AuditRequest.limit, AuditResponse.entries */
+#define HT_CTL_AUDIT_DEFAULT      1000  /* AuditRequest.limit 0 */
+#define HT_CTL_HOP_CALLS_MAX      16    /* TraceHop.calls */
+#define HT_CTL_TRACE_ANSWERS_MAX  1024  /* answers a trace keeps; TraceShowResponse.answers */
+#define HT_CTL_TRACE_LIST_MAX     1000  /* TraceListRequest.limit, TraceListResponse.traces */
+#define HT_CTL_TRACE_LIST_DEFAULT 100   /* TraceListRequest.limit 0 */
+
+/* TraceStartRequest.tolerance_ms: at most this (spec/protocol.md, section 11). */
+#define HT_CTL_TOLERANCE_MAX_MS 300000u
+/* Largest evidence bundle, and the most of it one TraceExportResponse carries. */
+#define HT_CTL_EXPORT_MAX       (4u << 20)
+#define HT_CTL_EXPORT_CHUNK_MAX (512u * 1024u)
+#define HT_CTL_DIGEST_LEN       32 /* TraceExportResponse.digest: BLAKE2b-256 */
+
+/* The trace states a version-1 server reports (TraceShowResponse.status). */
+#define HT_CTL_TRACE_RUNNING     "running"
+#define HT_CTL_TRACE_COMPLETE    "complete"
+#define HT_CTL_TRACE_TIMED_OUT   "timed_out"
+#define HT_CTL_TRACE_INTERRUPTED "interrupted"
+#define HT_CTL_TRACE_FAILED      "failed"
 
 /* Where the socket is unless configured otherwise, and its mode. */
 #define HT_CTL_SOCKET_DEFAULT "/run/hoptrace/hoptraced.sock"
@@ -73,6 +96,10 @@ typedef enum ht_ctl_type {
 	HT_CTL_CDR_STATS = 12,
 	HT_CTL_CDR_LOOKUP = 13,
 	HT_CTL_AUDIT = 14,
+	HT_CTL_TRACE_START = 15,
+	HT_CTL_TRACE_SHOW = 16,
+	HT_CTL_TRACE_LIST = 17,
+	HT_CTL_TRACE_EXPORT = 18, /* in pieces: one request per piece */
 } ht_ctl_type;
 
 /* ControlResult codes (spec/control.md, section 7). Numbers are the wire's. */
@@ -115,6 +142,26 @@ typedef struct ht_ctl_audit_query {
 			   the maximum); encoded as is */
 } ht_ctl_audit_query;
 
+/* TraceStartRequest: a traceback this daemon starts as the initiator. */
+typedef struct ht_ctl_trace_start {
+	char calling[HT_CTL_NUMBER_MAX + 1]; /* as typed (text); the server normalises */
+	char called[HT_CTL_NUMBER_MAX + 1];
+	uint64_t time_ms;                 /* the call time, ms since the epoch */
+	uint32_t tolerance_ms;            /* 0 = the server's default; at most
+					     HT_CTL_TOLERANCE_MAX_MS */
+	char to[HT_PROVIDER_ID_MAX + 1];  /* "" = hop 0 here; else a configured peer */
+	char label[HT_CTL_LABEL_MAX + 1]; /* text; may be "" */
+} ht_ctl_trace_start;
+
+/* TraceShowRequest, TraceListRequest, TraceExportRequest. */
+typedef struct ht_ctl_trace_query {
+	uint8_t trace_id[HT_CTL_TRACE_ID_LEN]; /* show, export */
+	uint32_t from;                         /* show: the first answer wanted (0-based) */
+	uint64_t offset;                       /* export: the first octet wanted */
+	uint32_t limit; /* list: decoded as 1 to HT_CTL_TRACE_LIST_MAX (0 reads as the
+			   default, more as the maximum); encoded as is */
+} ht_ctl_trace_query;
+
 /*
  * A request. Only the body of `type` is used (and set by the decoder); the
  * others stay zero. Release a decoded request with ht_ctl_request_clear.
@@ -122,9 +169,11 @@ typedef struct ht_ctl_audit_query {
 typedef struct ht_ctl_request {
 	uint32_t version; /* HT_CTL_VERSION when sent by this code */
 	ht_ctl_type type;
-	ht_ctl_cdr_import import; /* type == HT_CTL_CDR_IMPORT */
-	ht_ctl_cdr_lookup lookup; /* type == HT_CTL_CDR_LOOKUP */
-	ht_ctl_audit_query audit; /* type == HT_CTL_AUDIT */
+	ht_ctl_cdr_import import;       /* type == HT_CTL_CDR_IMPORT */
+	ht_ctl_cdr_lookup lookup;       /* type == HT_CTL_CDR_LOOKUP */
+	ht_ctl_audit_query audit;       /* type == HT_CTL_AUDIT */
+	ht_ctl_trace_start trace_start; /* type == HT_CTL_TRACE_START */
+	ht_ctl_trace_query trace;       /* HT_CTL_TRACE_SHOW, _LIST, _EXPORT */
 } ht_ctl_request;
 
 typedef struct ht_ctl_status {
@@ -215,6 +264,80 @@ typedef struct ht_ctl_audit_list {
 	bool truncated;              /* newer matching entries exist, not listed */
 } ht_ctl_audit_list;
 
+/* TraceHopCall: one call a hop matched. */
+typedef struct ht_ctl_hop_call {
+	char upstream[HT_PROVIDER_ID_MAX + 1]; /* "" or a provider ID */
+	bool originated_here;
+	char customer_ref[HT_CTL_CUSTOMER_REF_MAX + 1];
+	uint64_t record_time_ms;
+	char attestation; /* 0 (unknown), 'A', 'B' or 'C' */
+	bool has_origid;
+	uint8_t origid[HT_CTL_ORIGID_LEN];
+} ht_ctl_hop_call;
+
+/* TraceHop: one answer as the initiator received it, and its verdict. */
+typedef struct ht_ctl_hop {
+	char provider_id[HT_PROVIDER_ID_MAX + 1]; /* "" when the answer could not be read */
+	uint32_t hop;
+	char asked_by[HT_PROVIDER_ID_MAX + 1];
+	char status[HT_CTL_ANSWER_STATUS_MAX + 1]; /* ht_answer_status_name(), or "" */
+	char reason[HT_CTL_REASON_MAX + 1];        /* ht_reason_name(), or "" */
+	size_t n_calls;                            /* at most HT_CTL_HOP_CALLS_MAX */
+	ht_ctl_hop_call calls[HT_CTL_HOP_CALLS_MAX];
+	char upstream[HT_PROVIDER_ID_MAX + 1]; /* dead_end */
+	uint64_t answered_ms, window_time_ms;
+	uint64_t received_ms;
+	char verdict[HT_CTL_VERDICT_MAX + 1]; /* "ok" or why it was rejected */
+} ht_ctl_hop;
+
+/* TraceShowResponse. */
+typedef struct ht_ctl_trace {
+	uint8_t trace_id[HT_CTL_TRACE_ID_LEN];
+	char initiator[HT_PROVIDER_ID_MAX + 1];
+	char calling[HT_E164_BUF], called[HT_E164_BUF]; /* E.164 digits, or both "" */
+	uint64_t call_time_ms;
+	uint32_t tolerance_ms, hop_limit;
+	char label[HT_CTL_LABEL_MAX + 1];
+	uint64_t created_ms, expires_ms;
+	char to[HT_PROVIDER_ID_MAX + 1];
+	char status[HT_CTL_TRACE_STATUS_MAX + 1]; /* an HT_CTL_TRACE_*, or a newer server's */
+	uint64_t started_ms, finished_ms;         /* finished 0 = not yet */
+	uint32_t answers_total;                   /* at most HT_CTL_TRACE_ANSWERS_MAX */
+	uint32_t answers_dropped;                 /* received over the limit, not kept */
+	uint32_t from; /* index of answers[0]; from + n_answers <= answers_total */
+	size_t n_answers;
+	ht_ctl_hop *answers; /* malloc'd by the decoder; the caller's when encoding */
+} ht_ctl_trace;
+
+/* TraceListEntry. */
+typedef struct ht_ctl_trace_entry {
+	uint8_t trace_id[HT_CTL_TRACE_ID_LEN];
+	uint64_t created_ms;
+	char status[HT_CTL_TRACE_STATUS_MAX + 1];
+	uint32_t answers;
+	char origin[HT_PROVIDER_ID_MAX + 1]; /* "" = no origin found */
+	char label[HT_CTL_LABEL_MAX + 1];
+	uint64_t call_time_ms;
+} ht_ctl_trace_entry;
+
+/* TraceListResponse. */
+typedef struct ht_ctl_trace_list {
+	size_t n;                    /* at most HT_CTL_TRACE_LIST_MAX */
+	ht_ctl_trace_entry *entries; /* newest first; malloc'd by the decoder, the
+					caller's when encoding */
+	bool truncated;              /* older traces exist, not listed */
+} ht_ctl_trace_list;
+
+/* TraceExportResponse: one piece of an evidence bundle. */
+typedef struct ht_ctl_trace_export {
+	uint8_t *data; /* malloc'd by the decoder; the caller's when encoding */
+	size_t len;    /* at most HT_CTL_EXPORT_CHUNK_MAX; offset + len <= total */
+	uint64_t offset;
+	uint64_t total; /* at most HT_CTL_EXPORT_MAX */
+	uint8_t digest[HT_CTL_DIGEST_LEN];
+	uint32_t answers;
+} ht_ctl_trace_export;
+
 typedef struct ht_ctl_response {
 	uint32_t version; /* the server's control protocol version */
 	int32_t result;   /* an ht_ctl_result, or a newer server's code (a failure) */
@@ -227,6 +350,10 @@ typedef struct ht_ctl_response {
 	ht_ctl_cdr_stats cdr_stats;      /* type == HT_CTL_CDR_STATS */
 	ht_ctl_cdr_records lookup;       /* type == HT_CTL_CDR_LOOKUP */
 	ht_ctl_audit_list audit;         /* type == HT_CTL_AUDIT */
+	uint8_t started[HT_CTL_TRACE_ID_LEN]; /* type == HT_CTL_TRACE_START: the trace ID */
+	ht_ctl_trace trace;                   /* type == HT_CTL_TRACE_SHOW */
+	ht_ctl_trace_list traces;             /* type == HT_CTL_TRACE_LIST */
+	ht_ctl_trace_export bundle;           /* type == HT_CTL_TRACE_EXPORT */
 } ht_ctl_response;
 
 /*
@@ -261,9 +388,11 @@ const char *ht_ctl_type_name(ht_ctl_type type);
  * Encodes `req` as a ControlRequest body (no length prefix) into a malloc'd
  * buffer, with the body of its type. HT_E_INVAL for a type that is not an
  * ht_ctl_type value, an import chunk over HT_CTL_IMPORT_CHUNK_MAX (or with
- * data NULL and len > 0), or lookup numbers that are not NUL-terminated text
- * of at most HT_CTL_NUMBER_MAX octets, or an audit peer that is neither empty
- * nor a valid provider ID. Audit limits are encoded as they are.
+ * data NULL and len > 0), or lookup or trace-start numbers that are not
+ * NUL-terminated text of at most HT_CTL_NUMBER_MAX octets, an audit peer or a
+ * trace-start `to` that is neither empty nor a valid provider ID, a label
+ * that is not text of at most HT_CTL_LABEL_MAX octets, or a tolerance over
+ * HT_CTL_TOLERANCE_MAX_MS. Audit and trace-list limits are encoded as they are.
  */
 int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_len) HT_WUR;
 
@@ -274,9 +403,13 @@ int ht_ctl_encode_request(const ht_ctl_request *req, uint8_t **out, size_t *out_
  * does not know, or none, decodes as HT_CTL_NONE. A body that breaks the
  * rules of its command is HT_E_MALFORMED: import data over
  * HT_CTL_IMPORT_CHUNK_MAX, numbers that are not text or over
- * HT_CTL_NUMBER_MAX, an audit peer that is not empty nor a provider ID, a
- * trace ID neither empty nor 16 octets. An audit limit of 0 decodes as
- * HT_CTL_AUDIT_DEFAULT and one over HT_CTL_AUDIT_MAX as HT_CTL_AUDIT_MAX.
+ * HT_CTL_NUMBER_MAX, an audit peer or trace-start `to` that is not empty nor
+ * a provider ID, an audit trace ID neither empty nor 16 octets, a trace ID of
+ * show or export that is not 16 octets, a label that is not text or over
+ * HT_CTL_LABEL_MAX, a tolerance over HT_CTL_TOLERANCE_MAX_MS. An audit limit
+ * of 0 decodes as HT_CTL_AUDIT_DEFAULT and one over HT_CTL_AUDIT_MAX as
+ * HT_CTL_AUDIT_MAX; a trace-list limit likewise with HT_CTL_TRACE_LIST_DEFAULT
+ * and HT_CTL_TRACE_LIST_MAX.
  * The caller releases `out` with ht_ctl_request_clear (import data is
  * malloc'd); on failure `out` is left cleared and owns nothing.
  */
@@ -292,10 +425,15 @@ void ht_ctl_request_clear(ht_ctl_request *r);
  * empty or valid (HT_E_INVAL). Records (lookup) must have valid E.164 digits
  * (ht_e164_digits_valid), attestation 0, 'A', 'B' or 'C', and customer_ref
  * and call_id that are text: a server cleans stored text first
- * (ht_ctl_text_clean). A list of `n` > 0 entries with a NULL array is
- * HT_E_INVAL. A list over its limit (HT_CTL_MAX_PEERS, HT_CTL_MAX_ROW_ERRORS,
- * HT_CTL_MAX_STATS_PEERS, HT_CTL_LOOKUP_MAX, HT_CTL_AUDIT_MAX), or a body
- * over HT_CTL_MAX_FRAME, is HT_E_TOO_LARGE (see ht_ctl_response_fit). The
+ * (ht_ctl_text_clean). Trace answers and calls keep the same rules (their
+ * calls at most HT_CTL_HOP_CALLS_MAX, and from + n_answers <= answers_total
+ * <= HT_CTL_TRACE_ANSWERS_MAX); an export piece has data unless empty, and
+ * offset + len <= total <= HT_CTL_EXPORT_MAX. A list of `n` > 0 entries with
+ * a NULL array is HT_E_INVAL. A list over its limit (HT_CTL_MAX_PEERS,
+ * HT_CTL_MAX_ROW_ERRORS, HT_CTL_MAX_STATS_PEERS, HT_CTL_LOOKUP_MAX,
+ * HT_CTL_AUDIT_MAX, HT_CTL_TRACE_ANSWERS_MAX, HT_CTL_TRACE_LIST_MAX,
+ * HT_CTL_EXPORT_CHUNK_MAX), or a body over HT_CTL_MAX_FRAME, is
+ * HT_E_TOO_LARGE (see ht_ctl_response_fit). The
  * body for `type` is encoded whatever the result; servers set type
  * HT_CTL_NONE on failures.
  */
@@ -308,8 +446,10 @@ int ht_ctl_encode_response(const ht_ctl_response *resp, uint8_t **out, size_t *o
  * break the rules ht_ctl_encode_response checks: text too long or not valid
  * text, provider IDs neither empty nor valid, record numbers that are not
  * E.164 digits, an attestation other than "A", "B", "C" or empty, an origid
- * or trace ID neither empty nor 16 octets (HT_E_MALFORMED). Unknown result
- * codes, peer states and audit statuses decode as they are; an unknown
+ * or trace ID neither empty nor 16 octets (where a trace ID is required: not
+ * 16 octets), answers beyond answers_total, an export piece past its total or
+ * a digest not 32 octets (HT_E_MALFORMED). Unknown result codes, peer
+ * states, audit statuses, trace states and verdicts decode as they are; an unknown
  * command decodes as HT_CTL_NONE. On failure `out` is left cleared and owns
  * nothing.
  */
@@ -317,18 +457,22 @@ int ht_ctl_decode_response(const uint8_t *buf, size_t len, ht_ctl_response *out)
 
 /*
  * Frees what `r` owns (the decoder's lists: peers, progress.errors,
- * cdr_stats.peers, lookup.records, audit.entries) and zeroes it. NULL is
- * allowed. Do not call it on a response whose lists are the caller's.
+ * cdr_stats.peers, lookup.records, audit.entries, trace.answers,
+ * traces.entries, bundle.data) and zeroes it. NULL is allowed. Do not call
+ * it on a response whose lists are the caller's.
  */
 void ht_ctl_response_clear(ht_ctl_response *r);
 
 /*
  * For servers, before encoding: shortens the list of `resp`'s type (row
- * errors, stats peers, lookup records, audit entries) until it is within its
- * limit and the encoded response fits in HT_CTL_MAX_FRAME, and says so in
- * the response: progress.errors_omitted grows by the number of row errors
- * dropped; cdr_stats.peers_truncated, lookup.truncated or audit.truncated is
- * set. Entries go from the end of the list; the array stays the caller's.
+ * errors, stats peers, lookup records, audit entries, trace answers, trace
+ * list entries) until it is within its limit and the encoded response fits
+ * in HT_CTL_MAX_FRAME, and says so in the response: progress.errors_omitted
+ * grows by the number of row errors dropped; cdr_stats.peers_truncated,
+ * lookup.truncated, audit.truncated or traces.truncated is set; trace
+ * answers left out show as from + n_answers < answers_total, and the client
+ * asks for the rest. Entries go from the end of the list; the array stays
+ * the caller's.
  * Returns how many entries were dropped (0 for other types).
  */
 size_t ht_ctl_response_fit(ht_ctl_response *resp);
@@ -351,7 +495,8 @@ void ht_ctl_response_set(ht_ctl_response *r, int32_t result, const char *detail)
  * ht_ctl_response_set; returns resp->result. On HT_CTL_RESULT_OK `resp` has
  * the request's type; a hello response is then complete, and for the other
  * commands the caller fills the body of that type (resp->status,
- * resp->peers, resp->progress, resp->cdr_stats, resp->lookup, resp->audit).
+ * resp->peers, resp->progress, resp->cdr_stats, resp->lookup, resp->audit,
+ * resp->started, resp->trace, resp->traces, resp->bundle).
  * If the result closes (ht_ctl_result_closes) the server sends `resp` and
  * then closes.
  */

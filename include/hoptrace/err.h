@@ -39,10 +39,11 @@ typedef enum ht_err {
 	HT_E_NOT_A_PEER = -23,           /* provider is not a configured peer */
 	HT_E_KEY_MISMATCH = -24,         /* Noise static key is not the certificate's */
 	HT_E_WRONG_PEER = -25,           /* authenticated as another provider than dialled */
+	HT_E_WRONG_REQUEST = -26,        /* answer is bound to another request */
 } ht_err;
 
 /* Longest code in the enum; tests iterate up to it. */
-#define HT_E_LAST HT_E_WRONG_PEER
+#define HT_E_LAST HT_E_WRONG_REQUEST
 
 /*
  * A sentence describing `err`, for people. Never NULL; unknown codes get a

@@ -39,13 +39,20 @@ typedef struct ht_pmsg {
 	uint32_t budget_ms;
 } ht_pmsg;
 
-/* Encodes `m` into a malloc'd buffer. */
+/*
+ * Encodes `m` into a malloc'd buffer. HT_E_INVAL for a type it cannot send
+ * or data of a wrong length (trace_forward: 1..HT_ENVELOPE_MAX octets;
+ * trace_answer: HT_SEAL_OVERHEAD..HT_ENVELOPE_MAX + HT_SEAL_OVERHEAD);
+ * HT_E_TOO_LARGE above HT_PAYLOAD_MAX.
+ */
 int ht_pmsg_encode(const ht_pmsg *m, uint8_t **out, size_t *out_len) HT_WUR;
 
 /*
  * Decodes a transport payload. Messages of a type this version does not
  * know decode as HT_PMSG_UNKNOWN (extension rule); bytes that do not parse
- * are HT_E_MALFORMED.
+ * are HT_E_MALFORMED, and so are the length rules above broken, a
+ * trace_id that is not 16 octets (trace_answer, trace_complete; error:
+ * empty or 16). On failure `out` is cleared and holds nothing to free.
  */
 int ht_pmsg_decode(const uint8_t *buf, size_t len, ht_pmsg *out) HT_WUR;
 

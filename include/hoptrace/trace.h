@@ -126,8 +126,10 @@ typedef struct ht_request_params {
 
 /*
  * Builds and signs a TraceRequest envelope with the initiator's keys and
- * encoded certificate `cert` (whose provider ID becomes initiator_id).
- * Checks every bound of section 11 (HT_E_INVAL otherwise).
+ * encoded certificate `cert` (whose provider ID becomes initiator_id; its
+ * sign_key must be the initiator's). Checks every bound of section 11
+ * (HT_E_INVAL otherwise; HT_E_WEAK_KEY for a small-order answer_pk; the
+ * certificate's own parse error if it does not parse).
  */
 int ht_request_build(const ht_request_params *p, const ht_keys *initiator, const uint8_t *cert,
 		     size_t cert_len, uint8_t **out, size_t *out_len) HT_WUR;
@@ -140,15 +142,33 @@ typedef struct ht_request ht_request;
  * Does not check signatures, trust or time (ht_request_verify). When the
  * request parsed far enough to carry a usable answer key, *out is set even
  * on failure (so the refusal can be sealed to it) and the caller frees it.
+ * Errors: the envelope's (HT_E_TOO_LARGE, HT_E_MALFORMED, HT_E_WRONG_KIND),
+ * HT_E_WEAK_KEY (answer key of small order; *out stays NULL),
+ * HT_E_UNSUPPORTED_CRITICAL, and HT_E_MALFORMED for any other bound,
+ * including an initiator certificate that does not parse.
+ * On such a partial object only ht_request_get's answer_pk (and trace_id,
+ * when it was 16 octets: otherwise zeros), ht_request_id and
+ * ht_request_encoded are meaningful; ht_request_cert may be NULL;
+ * ht_request_verify returns HT_E_MALFORMED and ht_request_matches false.
  */
 int ht_request_parse(const uint8_t *buf, size_t len, ht_request **out) HT_WUR;
 
 /*
+ * Best effort, for an Error about a request that does not parse: the
+ * trace_id of a TraceRequest envelope whose body decodes and whose trace_id
+ * is 16 octets. False otherwise. No other check.
+ */
+bool ht_request_peek_trace_id(const uint8_t *buf, size_t len, uint8_t out[HT_TRACE_ID_LEN]);
+
+/*
  * Verifies a parsed request at `now_ms`: the initiator certificate against
- * `trust` (anchor, dates, revocation), its initiator role (missing_role),
- * the envelope signature, and the request's own times (HT_E_EXPIRED when
- * now_ms > expires_ms, or created_ms > now_ms + HT_CLOCK_SKEW_MS).
- * Certificate expiry is HT_E_EXPIRED too; *reason tells them apart.
+ * `trust` at now_ms / 1000 (anchor, dates, revocation), its initiator role
+ * (missing_role), the envelope signature, and the request's own times
+ * (HT_E_EXPIRED when now_ms > expires_ms, or created_ms > now_ms +
+ * HT_CLOCK_SKEW_MS). Certificate expiry is HT_E_EXPIRED too; *reason tells
+ * them apart (HT_REASON_CERT_EXPIRED vs HT_REASON_EXPIRED). In that order:
+ * the first failure is returned. `reason` may be NULL; it is set to
+ * HT_REASON_UNSPECIFIED on success.
  */
 int ht_request_verify(const ht_request *r, const ht_trust *trust, uint64_t now_ms,
 		      ht_reason *reason) HT_WUR;
@@ -158,7 +178,7 @@ const ht_request_info *ht_request_get(const ht_request *r);
 const uint8_t *ht_request_id(const ht_request *r);
 /* The exact envelope bytes. */
 const uint8_t *ht_request_encoded(const ht_request *r, size_t *len);
-/* The parsed initiator certificate. */
+/* The parsed initiator certificate (NULL on a partial parse). */
 const ht_cert *ht_request_cert(const ht_request *r);
 /* Whether a record's number pair is the committed one. */
 bool ht_request_matches(const ht_request *r, const char *calling, const char *called);
@@ -192,27 +212,41 @@ typedef struct ht_answer_info {
 
 /*
  * Signs `a` as a HopAnswer envelope with the hop's keys and encoded
- * certificate (whose provider ID must be a->provider_id).
+ * certificate (whose provider ID must be a->provider_id and sign key the
+ * hop's: HT_E_INVAL otherwise). The certificate is only decoded, not
+ * checked as ht_cert_parse does: it is the hop's own, checked at load.
  */
 int ht_answer_sign(const ht_answer_info *a, const ht_keys *hop, const uint8_t *cert,
 		   size_t cert_len, uint8_t **out, size_t *out_len) HT_WUR;
 
 typedef struct ht_answer ht_answer;
 
-/* Parses a HopAnswer envelope (structure and bounds; no signature check). */
+/*
+ * Parses a HopAnswer envelope (structure and bounds; no signature check):
+ * provider IDs, status 1..4 with its fields (FOUND: 1..HT_ANSWER_CALLS_MAX
+ * calls, no reason, no upstream; NOT_FOUND: nothing; REFUSED: a reason;
+ * DEAD_END: an upstream and a reason), each call exactly one of upstream /
+ * originated_here (customer_ref only with originated_here, at most 64
+ * printable ASCII octets), attestation 0..3, origid 16 octets or none,
+ * hop < HT_HOP_LIMIT_MAX, and the certificate parses and names provider_id.
+ * HT_E_MALFORMED for any of these; HT_E_UNSUPPORTED_CRITICAL; the
+ * envelope's errors. ht_answer_sign refuses the same with HT_E_INVAL.
+ */
 int ht_answer_parse(const uint8_t *buf, size_t len, ht_answer **out) HT_WUR;
 
 /*
  * Verifies an answer: its certificate against `trust` at the answer's own
  * answered_ms (so evidence stays verifiable after the certificate expires),
  * provider_id is the certificate's, the signature, and request_hash is
- * `request_id`.
+ * `request_id` (HT_E_WRONG_REQUEST otherwise), in that order.
  */
 int ht_answer_verify(const ht_answer *a, const ht_trust *trust,
 		     const uint8_t request_id[HT_MSG_ID_LEN]) HT_WUR;
 
 const ht_answer_info *ht_answer_get(const ht_answer *a);
 const uint8_t *ht_answer_encoded(const ht_answer *a, size_t *len);
+/* The parsed certificate of the answering hop. */
+const ht_cert *ht_answer_cert(const ht_answer *a);
 void ht_answer_free(ht_answer *a);
 
 /* ---- Sealing (libsodium's sealed box, spec section 11) ------------------- */
@@ -224,13 +258,22 @@ void ht_answer_free(ht_answer *a);
 int ht_seal(const uint8_t *msg, size_t len, const uint8_t pk[HT_ANSWER_PK_LEN],
 	    const uint8_t *eph_sk, uint8_t **out, size_t *out_len) HT_WUR;
 
-/* Opens a sealed box; HT_E_DECRYPT if it does not authenticate. */
+/*
+ * Opens a sealed box; HT_E_DECRYPT if it does not authenticate (or is
+ * shorter than HT_SEAL_OVERHEAD). ht_seal: HT_E_WEAK_KEY for a small-order
+ * `pk`. Byte-compatible with crypto_box_seal / crypto_box_seal_open.
+ */
 int ht_unseal(const uint8_t *box, size_t len, const uint8_t pk[HT_ANSWER_PK_LEN],
 	      const uint8_t sk[HT_ANSWER_SK_LEN], uint8_t **out, size_t *out_len) HT_WUR;
 
 /* ---- Evidence bundle ---------------------------------------------------- */
 
-/* Encodes a bundle: the request envelope, the opening, answer envelopes. */
+/*
+ * Encodes a bundle (version 1): the request envelope, the opening (E.164
+ * digits, HT_E_INVAL otherwise), the answer envelopes as signed (unsealed),
+ * and exported_ms (non-zero; written last, so that a bundle cut short shows).
+ * HT_E_TOO_LARGE past HT_BUNDLE_ANSWERS_MAX answers or HT_BUNDLE_MAX octets.
+ */
 int ht_bundle_encode(const uint8_t *request, size_t request_len, const char *calling,
 		     const char *called, const uint8_t *const *answers, const size_t *answer_lens,
 		     size_t n_answers, uint64_t exported_ms, uint8_t **out, size_t *out_len) HT_WUR;
@@ -238,37 +281,52 @@ int ht_bundle_encode(const uint8_t *request, size_t request_len, const char *cal
 /* One node of a verified trace tree: an answer and where it hangs. */
 typedef struct ht_bundle_node {
 	ht_answer_info info;
-	ssize_t parent; /* index of the answer of the hop below; -1 for hop 0 */
+	size_t answer; /* the answer's index in the bundle */
+	/*
+	 * Index in `nodes` of the FOUND answer it hangs from: the asker's, one
+	 * hop below; for a dead end, its own provider's at the same hop. -1 at
+	 * hop 0 (and for the initiator's own dead end at hop 0).
+	 */
+	ssize_t parent;
 } ht_bundle_node;
 
 typedef struct ht_bundle_report {
-	ht_request_info request;
+	ht_request_info request; /* set once the request parsed */
 	char calling[HT_E164_BUF], called[HT_E164_BUF];
 	size_t n_nodes;
-	ht_bundle_node *nodes; /* malloc'd; in hop order */
-	/* Branches that end with neither an answer nor a dead end from below. */
+	ht_bundle_node *nodes; /* malloc'd; by hop, then bundle order; NULL on failure */
+	/* FOUND upstreams with neither an answer from above nor a dead end. */
 	size_t n_open;
 	bool origin_found; /* some path reaches a call originated here */
 	/* On failure: the error, which answer (-1: the request or bundle), and
 	 * a sentence naming what is wrong ("answer 3 (CARRIER-C, hop 2): signature
-	 * does not verify"). */
+	 * does not verify"). Answers are counted from 0, in bundle order. */
 	int error;
 	ssize_t failed_answer;
 	char why[256];
 } ht_bundle_report;
 
 /*
- * Verifies a bundle offline: the request (signature, initiator certificate
- * and role at created_ms), the opening against the commitment and the hint,
- * each answer (ht_answer_verify), and the chain: hop 0 was asked by the
- * initiator; every other answer's asker is a hop below whose FOUND answer
- * names it as an upstream, one hop lower, and its window time is that
- * call's record time; dead ends name an upstream of their own FOUND answer;
- * no answer twice. Returns HT_OK or the first failure, described in `rep`.
+ * Verifies a bundle offline: its size and count bounds, version 1,
+ * critical fields and a non-zero exported_ms; the request (initiator certificate and role at
+ * created_ms, signature); the opening against the commitment and the
+ * hint's top hint_bits; each answer (ht_answer_verify: certificate at
+ * answered_ms, signature, binding to this request); and the chain: hop 0
+ * was asked by the initiator; every other answer's asker has a FOUND answer
+ * one hop lower that names it as an upstream, and its window time is that
+ * call's record time; a dead end names an upstream of its provider's FOUND
+ * answer at the same hop (or is the initiator's own at hop 0, naming the
+ * hop-0 provider); no statement twice (same provider, hop and status; per
+ * asker for refusals, per upstream for dead ends). Returns HT_OK or the
+ * first failure, described in `rep`: the request's and opening's, then the
+ * answers' in bundle order, then the chain's. Opening mismatches are
+ * HT_E_BAD_SIGNATURE, chain failures HT_E_MALFORMED. `rep` is filled either
+ * way; free it with ht_bundle_report_free.
  */
 int ht_bundle_verify(const uint8_t *buf, size_t len, const ht_trust *trust,
 		     ht_bundle_report *rep) HT_WUR;
 
+/* Frees the report's nodes. */
 void ht_bundle_report_free(ht_bundle_report *rep);
 
 #endif
