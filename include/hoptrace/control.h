@@ -35,7 +35,7 @@
 #define HT_CTL_NUMBER_MAX         32  /* CdrLookupRequest numbers, as typed */
 #define HT_CTL_REASON_MAX         31  /* RowError.reason, a token ("bad_time") */
 #define HT_CTL_ROW_MESSAGE_MAX    255 /* RowError.message */
-#define HT_CTL_AUDIT_STATUS_MAX   31  /* AuditEntry.status, a token */
+#define HT_CTL_AUDIT_STATUS_MAX   47  /* AuditEntry.status ("dead_end:...") */
 #define HT_CTL_DISCLOSED_MAX      255 /* AuditEntry.disclosed */
 #define HT_CTL_LABEL_MAX          128 /* a trace's label */
 #define HT_CTL_TRACE_STATUS_MAX   15  /* "running", "timed_out"... */

@@ -182,6 +182,11 @@ ok
 ask np.out --calling +12025550124 || fail "non-participant: $(cat np.out)"
 has np.out '^answer .* hop=0 provider=CARRIER-A .*status=found .*calls=up:CARRIER-X@'
 has np.out '^answer .* hop=0 provider=CARRIER-A .*status=dead_end reason=upstream_not_participant upstream=CARRIER-X'
+# The dead end is in A's audit log, its full status token and what it named.
+"$HT" audit --json -s "$W/A.sock" >audit-np.json || fail "audit after the dead end"
+jq -e '[.entries[] | select(.status == "dead_end:upstream_not_participant"
+	and (.disclosed | test("CARRIER-X")))] | length == 1' audit-np.json >/dev/null ||
+	fail "A's audit of the dead end: $(cat audit-np.json)"
 ok
 
 # Too slow: C is stopped; B's deadline (from the budget) names it.
