@@ -106,7 +106,9 @@ static bool has_origin(const ht_ctl_hop *h)
 static ssize_t find_parent(const ht_ctl_trace *t, size_t i)
 {
 	const ht_ctl_hop *h = &t->answers[i];
-	if (!h->provider_id[0])
+	/* A rejected answer proves nothing: it hangs nowhere and leaves its
+	 * branch open (spec/control.md, trace_show). */
+	if (!h->provider_id[0] || !ok(h))
 		return -1;
 	for (size_t j = 0; j < t->n_answers; j++) {
 		const ht_ctl_hop *p = &t->answers[j];
