@@ -90,6 +90,9 @@ void human_time_ms(uint64_t ms, char buf[TIME_MS_STR_MAX]);
  */
 bool parse_time_ms(const char *s, uint64_t *ms);
 
+/* Seconds with up to 3 decimals ("5", "0.25") as milliseconds, at most `max`. */
+bool parse_seconds_ms(const char *s, uint32_t max, uint32_t *ms);
+
 /*
  * The control-socket client of the cdr and audit commands (cmd_ctl.c keeps
  * its own for status and peers). Blocking POSIX socket I/O, each wait

@@ -398,38 +398,6 @@ int cmd_cdr_stats(int argc, char **argv)
 
 /* --- cdr lookup ------------------------------------------------------------------ */
 
-/* Seconds with up to 3 decimals ("5", "0.25") as ms, at most UINT32_MAX. */
-static bool parse_seconds_ms(const char *s, uint32_t *ms)
-{
-	uint64_t whole = 0, frac = 0;
-	size_t i = 0, fd = 0;
-	if (!(s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (; s[i] >= '0' && s[i] <= '9'; i++) {
-		whole = whole * 10 + (uint64_t)(s[i] - '0');
-		if (whole > UINT32_MAX / 1000)
-			return false;
-	}
-	if (s[i] == '.') {
-		for (i++; s[i] >= '0' && s[i] <= '9'; i++, fd++)
-			if (fd < 3)
-				frac = frac * 10 + (uint64_t)(s[i] - '0');
-			else if (s[i] != '0')
-				return false; /* finer than a millisecond */
-		if (fd == 0)
-			return false;
-		for (; fd < 3; fd++)
-			frac *= 10;
-	}
-	if (s[i] != 0)
-		return false;
-	uint64_t v = whole * 1000 + frac;
-	if (v > UINT32_MAX)
-		return false;
-	*ms = (uint32_t)v;
-	return true;
-}
-
 static int print_records(const ht_ctl_cdr_records *l, bool json)
 {
 	if (json) {
@@ -524,7 +492,7 @@ int cmd_cdr_lookup(int argc, char **argv)
 			when = optarg;
 			break;
 		case 'T':
-			if (!parse_seconds_ms(optarg, &req.lookup.tolerance_ms))
+			if (!parse_seconds_ms(optarg, UINT32_MAX, &req.lookup.tolerance_ms))
 				return usage_error("--tolerance: '%s' is not a number of seconds "
 						   "(at most 4294967, to the ms)",
 						   optarg);

@@ -41,35 +41,6 @@ static bool parse_id(const char *s, uint8_t out[HT_CTL_TRACE_ID_LEN])
 	       n == HT_CTL_TRACE_ID_LEN && *end == 0;
 }
 
-/* Seconds with up to 3 decimals ("5", "0.25") as ms, at most `max`. */
-static bool parse_seconds_ms(const char *s, uint32_t max, uint32_t *ms)
-{
-	uint64_t whole = 0, frac = 0;
-	size_t i = 0, fd = 0;
-	if (!(s[0] >= '0' && s[0] <= '9'))
-		return false;
-	for (; s[i] >= '0' && s[i] <= '9'; i++) {
-		whole = whole * 10 + (uint64_t)(s[i] - '0');
-		if (whole > max / 1000)
-			return false;
-	}
-	if (s[i] == '.') {
-		for (i++; s[i] >= '0' && s[i] <= '9'; i++, fd++)
-			if (fd < 3)
-				frac = frac * 10 + (uint64_t)(s[i] - '0');
-			else if (s[i] != '0')
-				return false; /* finer than a millisecond */
-		if (fd == 0)
-			return false;
-		for (; fd < 3; fd++)
-			frac *= 10;
-	}
-	if (s[i] != 0 || whole * 1000 + frac > max)
-		return false;
-	*ms = (uint32_t)(whole * 1000 + frac);
-	return true;
-}
-
 /* --- the tree of answers ------------------------------------------------------ */
 
 /* A whole trace as the daemon showed it, all answers gathered. */

@@ -408,3 +408,32 @@ bool parse_time_ms(const char *s, uint64_t *ms)
 	}
 	return ht_time_parse_rfc3339(s, len, ms) == HT_OK;
 }
+
+/* Seconds with up to 3 decimals ("5", "0.25") as ms, at most `max`. */
+bool parse_seconds_ms(const char *s, uint32_t max, uint32_t *ms)
+{
+	uint64_t whole = 0, frac = 0;
+	size_t i = 0, fd = 0;
+	if (!(s[0] >= '0' && s[0] <= '9'))
+		return false;
+	for (; s[i] >= '0' && s[i] <= '9'; i++) {
+		whole = whole * 10 + (uint64_t)(s[i] - '0');
+		if (whole > max / 1000)
+			return false;
+	}
+	if (s[i] == '.') {
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++, fd++)
+			if (fd < 3)
+				frac = frac * 10 + (uint64_t)(s[i] - '0');
+			else if (s[i] != '0')
+				return false; /* finer than a millisecond */
+		if (fd == 0)
+			return false;
+		for (; fd < 3; fd++)
+			frac *= 10;
+	}
+	if (s[i] != 0 || whole * 1000 + frac > max)
+		return false;
+	*ms = (uint32_t)(whole * 1000 + frac);
+	return true;
+}
