@@ -2275,9 +2275,10 @@ int main(int argc, char **argv)
 	   "sign trace request");
 	json_t *tj = json_object();
 	set(tj, "description",
-	    json_string("A signed message: a DRAFT TraceRequest (fields may change before the "
-			"traceback section is final) signed with CARRIER-A's key. The commitment "
-			"is an opaque placeholder here, not computed from numbers."));
+	    json_string("A signed message: a TraceRequest signed with CARRIER-A's key, with no "
+			"hint and no label. Its commitment is 32 arbitrary octets, not computed "
+			"from numbers (trace.json has one that is); it is still a well-formed "
+			"request (protocol.md section 11.3.2)."));
 	in = json_object();
 	set(in, "trace_id_hex", hex(trace_id, 16));
 	set(in, "initiator_id", json_string("CARRIER-A"));
