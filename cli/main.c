@@ -2,6 +2,7 @@
  * hoptrace: the operator's command-line tool. Each command is one function
  * behind the table below; exit codes are in cli.h.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -122,6 +123,21 @@ int main(int argc, char **argv)
 			}
 		}
 		return cmds[i].fn(subc, sub);
+	}
+	/* A group word alone ("hoptrace trace", "hoptrace cdr --help"): its commands. */
+	bool help = argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"));
+	FILE *f = help ? stdout : stderr;
+	size_t n1 = strlen(argv[1]), shown = 0;
+	for (size_t i = 0; i < NCMDS; i++) {
+		if (strncmp(cmds[i].name, argv[1], n1) != 0 || cmds[i].name[n1] != ' ')
+			continue;
+		if (!shown++)
+			fprintf(f, "usage: hoptrace %s SUBCOMMAND [OPTIONS]\n\n", argv[1]);
+		fprintf(f, "  %-12s %s\n", cmds[i].name, cmds[i].help);
+	}
+	if (shown) {
+		fprintf(f, "\n'hoptrace %s SUBCOMMAND --help' shows its options.\n", argv[1]);
+		return help ? EXIT_OK : EXIT_USAGE;
 	}
 	fprintf(stderr, "hoptrace: unknown command '%s'\n", argv[1]);
 	usage(stderr);

@@ -260,6 +260,11 @@ stderr_has 'kind'
 
 run 2
 run 2 frobnicate
+# A command group alone lists its subcommands; with --help on stdout, exit 0.
+run 2 trace
+stderr_has 'trace export'
+run 0 cdr --help
+stdout_has 'cdr lookup'
 run 2 cert verify c1.cert
 run 2 cert verify --anchor ca.pub
 run 2 cert verify --anchor ca.pub c1.cert extra.cert
