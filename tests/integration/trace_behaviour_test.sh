@@ -3,13 +3,17 @@
 # daemons with real records: TERM (initiator role) terminated call A, which
 # came TERM <- B1 <- B2 <- ORIGIN (ORIGIN's customer placed it), and call F,
 # which B1's records show from two upstreams, B2 (where it originated) and C2
-# (which has no record of it). CONS, a consortium initiator (ht_tracer), is
-# a peer of TERM.
+# (which has no record of it), and call G, which B2 got from OFFNET, a
+# carrier that does not run HopTrace (trunk groups only, nobody's peer).
+# CONS, a consortium initiator (ht_tracer), is a peer of TERM.
 #   - the full CLI path: `hoptrace trace start --watch` from TERM over the
 #     4-daemon chain to the origin, `trace show`, `trace list`, `trace
 #     export`, then `hoptrace verify` (the path printed; --json; --dot);
 #   - a fork: B1 names two upstreams, the result is a tree with both
 #     branches answered;
+#   - a path that ends at a non-participant: B2's signed dead end
+#     (upstream_not_participant) closes its branch to OFFNET in --watch,
+#     `trace show` and the verified bundle: no origin, no open branch;
 #   - an expired request is refused as expired (and audited);
 #   - the initiator killed (SIGKILL, then SIGTERM) mid-trace while ORIGIN
 #     is stopped: after a restart `trace show` says interrupted with the
@@ -40,6 +44,7 @@ cd "$W" || fail "cd $W"
 CALLED=+13035550199
 A=+12025550123 # the chain
 F=+12025550177 # the fork
+G=+12025550188 # from a non-participant
 # Recent calls (older ones would go at a restart: [store] retention_days).
 T0=$((($(date +%s) - 900) / 60 * 60000))
 when=$(date -u -d "@$((T0 / 1000 + 1))" +%Y-%m-%dT%H:%M:%S.500Z) # T0 + 1500
@@ -48,7 +53,9 @@ net_carrier TERM --initiator || fail "carrier TERM"
 for c in B1 B2 ORIGIN C2; do
 	net_carrier $c || fail "carrier $c"
 done
-net_link TERM B1 && net_link B1 B2 && net_link B2 ORIGIN && net_link B1 C2 || fail "links"
+net_carrier OFFNET --no-daemon || fail "carrier OFFNET"
+net_link TERM B1 && net_link B1 B2 && net_link B2 ORIGIN && net_link B1 C2 &&
+	net_link B2 OFFNET || fail "links"
 net_conf TERM '[peer CONS]\naddress =' || fail "conf TERM"
 mkdir -p CONS
 "$NET_HT" keygen -o CONS/CONS >/dev/null &&
@@ -71,9 +78,13 @@ rows() {
 	} >"$c.csv"
 	net_import "$c" "$c.csv" || fail "import $c: $(cat "c/$c/import.err")"
 }
-rows TERM "1500 $A TG-B1 TG-LOCAL" "60000 $F TG-B1 TG-LOCAL"
-rows B1 "1300 $A TG-B2 TG-TERM" "59800 $F TG-B2 TG-TERM" "59900 $F TG-C2 TG-TERM"
-rows B2 "1200 $A TG-ORIGIN TG-B1" "59700 $F TG-LOCAL TG-B1 cust-f A"
+# Call G at B2: route advance, first to ORIGIN (refused there), then twice
+# to B1; B1's question matches the two legs handed to B1, both from OFFNET.
+rows TERM "1500 $A TG-B1 TG-LOCAL" "60000 $F TG-B1 TG-LOCAL" "120000 $G TG-B1 TG-LOCAL"
+rows B1 "1300 $A TG-B2 TG-TERM" "59800 $F TG-B2 TG-TERM" "59900 $F TG-C2 TG-TERM" \
+	"119800 $G TG-B2 TG-TERM"
+rows B2 "1200 $A TG-ORIGIN TG-B1" "59700 $F TG-LOCAL TG-B1 cust-f A" \
+	"119300 $G TG-OFFNET TG-ORIGIN" "119500 $G TG-OFFNET TG-B1" "119600 $G TG-OFFNET TG-B1"
 rows ORIGIN "1000 $A TG-LOCAL TG-B2 cust-a A"
 rows C2 "59000 +12025550100 TG-LOCAL TG-B1"
 ok
@@ -192,6 +203,52 @@ has fork.vout '^    hop 2  B2  found  \(asked by B1, '
 has fork.vout '^    hop 2  C2  not_found  \(asked by B1, '
 ok
 
+# ---- a path that ends at a non-participant -----------------------------------------
+
+k=0
+net_ht TERM trace start --calling "$G" --called "$CALLED" --time $((T0 + 120000)) \
+	--watch >offnet.out 2>offnet.err || k=$?
+[ $k = 1 ] || fail "offnet: --watch exited $k, not 1 (no origin): $(cat offnet.err offnet.out)"
+gid=$(sed -n '1s/^trace \([0-9a-f]\{32\}\)$/\1/p' offnet.out)
+[ -n "$gid" ] || fail "offnet: no trace ID first: $(cat offnet.out)"
+has offnet.out "^hop 0  TERM  found  <- B1$ms"
+has offnet.out "^  hop 1  B1  found  <- B2$ms"
+has offnet.out "^    hop 2  B2  found  <- OFFNET; <- OFFNET$ms"
+has offnet.out "^      hop 2  B2  dead_end  at OFFNET: upstream_not_participant$ms"
+has offnet.out '^result: complete, no origin found$'
+has offnet.out '^  dead end: B2 \(hop 2\) at OFFNET: upstream_not_participant$'
+[ "$(grep -c '^ *hop ' offnet.out)" = 4 ] || fail "offnet: other hops: $(cat offnet.out)"
+grep -q 'REJECTED\|open:\|rejected\|^path' offnet.out && fail "offnet: watch: $(cat offnet.out)"
+net_ht TERM trace show "$gid" --json >offnet.json || fail "offnet: trace show --json"
+jqe offnet.json '.status == "complete" and .origin == null and .path == [] and
+	.open_branches == 0 and
+	[.answers[] | [.provider_id, .hop, .asked_by, .status, .reason, .upstream, .verdict,
+		.parent]] ==
+	[["TERM", 0, "TERM", "found", null, null, "ok", null],
+	 ["B1", 1, "TERM", "found", null, null, "ok", 0],
+	 ["B2", 2, "B1", "found", null, null, "ok", 1],
+	 ["B2", 2, "B1", "dead_end", "upstream_not_participant", "OFFNET", "ok", 2]] and
+	[.answers[2].calls[] | [.upstream, .record_time_ms]] ==
+	[["OFFNET", '$((T0 + 119500))'], ["OFFNET", '$((T0 + 119600))']]'
+net_ht TERM trace show "$gid" >offnet.show || fail "offnet: trace show"
+has offnet.show "^      hop 2  B2  dead_end  at OFFNET: upstream_not_participant$ms"
+has offnet.show '^result: complete, no origin found$'
+grep -q 'REJECTED\|open:' offnet.show && fail "offnet: trace show: $(cat offnet.show)"
+net_ht TERM trace export "$gid" -o offnet.bundle >/dev/null || fail "offnet: export"
+k=0
+"$NET_HT" verify offnet.bundle --anchor anchor.pub >offnet.vout 2>offnet.verr || k=$?
+[ $k = 0 ] || fail "offnet: verify exited $k: $(cat offnet.verr)"
+has offnet.vout '^      dead end at OFFNET: upstream_not_participant \(stated by B2 at hop 2, '
+has offnet.vout '^evidence verified: 4 answers, no origin reached, 0 open branches$'
+grep -q 'branch open' offnet.vout && fail "offnet: verify: $(cat offnet.vout)"
+"$NET_HT" verify offnet.bundle --anchor anchor.pub --json >offnet.vjson || fail "offnet: verify"
+jqe offnet.vjson '.verified and .answers == 4 and (.origin_found | not) and
+	.open_branches == 0 and .origins == [] and
+	(.tree[0].children[0].children[0] | .provider == "B2" and .open == [] and
+		[.children[] | [.status, .upstream, .reason]] ==
+		[["dead_end", "OFFNET", "upstream_not_participant"]])'
+ok
+
 # ---- an expired request ---------------------------------------------------------
 
 "$TR" ask --key CONS/CONS.key --cert CONS/CONS.cert --anchor anchor.pub \
@@ -277,7 +334,7 @@ net_ht TERM trace list --json >list2.json || fail "trace list"
 jqe list2.json '[.traces[] | [.trace_id, .status, .answers]] | .[0:2] ==
 	[["'"$stopped"'", "interrupted", 3], ["'"$killed"'", "interrupted", 3]]'
 jqe list2.json '[.traces[] | select(.trace_id == "'"$id"'") | .status] == ["complete"]'
-jqe list2.json '(.traces | length) == 4'
+jqe list2.json '(.traces | length) == 5'
 net_ht TERM trace list >list2.out || fail "trace list"
 grep -Eq "^$killed +[-0-9T:.]+Z +interrupted +3 +- +killed *$" list2.out ||
 	fail "trace list: $(cat list2.out)"
