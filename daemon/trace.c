@@ -1204,6 +1204,58 @@ size_t hd_trace_active(const struct hd_daemon *d)
 
 /* ---- life cycle ---- */
 
+/*
+ * Replays after a restart: the seen table lives in memory, so it is refilled
+ * from the audit log, which holds every request answered or refused. A
+ * request answered at time t was created at most HT_CLOCK_SKEW_MS after t
+ * and expires at most HT_LIFETIME_MAX_MS after its creation, so its ID is
+ * kept until then (spec/protocol.md section 11, duplicates).
+ */
+struct reseed {
+	struct engine *e;
+	uint64_t now;
+	size_t added, full;
+};
+
+static void reseed_one(void *ud, const hd_audit_entry *en)
+{
+	struct reseed *r = ud;
+	static const uint8_t zero[HT_TRACE_ID_LEN];
+	if (!memcmp(en->trace_id, zero, sizeof(zero)))
+		return;
+	uint64_t until = en->time_ms + HT_CLOCK_SKEW_MS + HT_LIFETIME_MAX_MS;
+	switch (hd_seen_add(r->e->seen, en->trace_id, until, r->now)) {
+	case HD_SEEN_NEW:
+		r->added++;
+		break;
+	case HD_SEEN_FULL:
+		r->full++;
+		break;
+	case HD_SEEN_DUPLICATE:
+		break;
+	}
+}
+
+static void reseed_from_audit(struct engine *e)
+{
+	struct hd_daemon *d = e->d;
+	if (!d->audit)
+		return;
+	struct reseed r = {.e = e, .now = hd_now_ms()};
+	hd_audit_filter f = {.since_ms = r.now - HT_CLOCK_SKEW_MS - HT_LIFETIME_MAX_MS};
+	bool truncated = false;
+	if (hd_audit_list(d->audit, &f, reseed_one, &r, &truncated) != HT_OK) {
+		log_warn("trace IDs answered in the last hour not reloaded from the audit log: "
+			 "replays of them are not refused until they expire");
+		return;
+	}
+	if (r.added)
+		log_info("%zu trace IDs answered in the last hour reloaded from the audit log",
+			 r.added);
+	if (r.full)
+		log_warn("%zu recent trace IDs did not fit the seen table", r.full);
+}
+
 int hd_trace_init(struct hd_daemon *d)
 {
 	struct engine *e = calloc(1, sizeof(*e));
@@ -1223,6 +1275,7 @@ int hd_trace_init(struct hd_daemon *d)
 	uv_timer_init(d->loop, &e->sweep);
 	e->sweep.data = e;
 	d->trace = e;
+	reseed_from_audit(e);
 	return HT_OK;
 }
 

@@ -249,6 +249,23 @@ has stop.out '^answer .* hop=0 provider=CARRIER-A .*status=dead_end reason=upstr
 grep -q 'dropped, the daemon is stopping' B.log || fail "B did not log the dropped trace"
 ok
 
+# A replay after a restart: the seen table is refilled from the audit log,
+# so the request answered before the restart is still refused as a duplicate.
+kill -TERM "$pid_A"
+wait "$pid_A" || fail "A did not stop cleanly"
+start A
+i=0
+until "$HT" status -s "$W/A.sock" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "A did not come back"
+	sleep 0.1
+done
+grep -Eq '[0-9]+ trace IDs answered in the last hour reloaded from the audit log' A.log ||
+	fail "A did not reload the trace IDs it answered"
+ask dup2.out --request chain.req --answer-secret chain.sk || fail "replay after restart: $(cat dup2.out)"
+has dup2.out '^answer .* hop=0 .*status=refused reason=duplicate'
+ok
+
 for c in A C; do
 	eval "p=\$pid_$c"
 	kill -TERM "$p"
