@@ -82,8 +82,8 @@ static void token(const char *s, char *out, size_t cap)
 	size_t o = 0;
 	for (; *s && o + 4 < cap; s++) {
 		unsigned char ch = (unsigned char)*s;
-		if ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    strchr("._-+:/", ch))
+		if ((ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= 'a' && ch <= 'z') || strchr("._-+:/", ch))
 			out[o++] = (char)ch;
 		else
 			o += (size_t)snprintf(out + o, cap - o, "%%%02X", ch);
@@ -336,8 +336,7 @@ static void conn_spec(struct conn *c, const char *name, const char *spec)
 	snprintf(c->addr, sizeof(c->addr), "%s", at + 1);
 }
 
-__attribute__((format(printf, 2, 3))) static void conn_fail(struct conn *c, const char *fmt,
-							      ...)
+__attribute__((format(printf, 2, 3))) static void conn_fail(struct conn *c, const char *fmt, ...)
 {
 	if (c->closed)
 		return;
@@ -575,7 +574,8 @@ static void conn_open(struct conn *c, struct conn **others, size_t n_others, uin
 			close(c->fd);
 			c->fd = -1;
 			if (mono_us() > deadline_us)
-				die("--%s: cannot connect to %s: %s", c->name, c->addr, strerror(e));
+				die("--%s: cannot connect to %s: %s", c->name, c->addr,
+				    strerror(e));
 			if (n_others)
 				pump(others, n_others, 50, fn);
 			else
@@ -628,6 +628,14 @@ static void conn_open(struct conn *c, struct conn **others, size_t n_others, uin
 		    c->expect);
 	printf("session %s peer=%s\n", c->name, c->expect);
 	fflush(stdout);
+}
+
+/* Opens the daemon's session once the work is ready; returns the deadline. */
+static uint64_t daemon_open(struct conn *d, uint64_t timeout_ms, msg_fn fn)
+{
+	uint64_t deadline = mono_us() + timeout_ms * 1000;
+	conn_open(d, NULL, 0, deadline, fn);
+	return deadline;
 }
 
 /* ---- Requests and answers ----------------------------------------------- */
@@ -794,7 +802,8 @@ static struct verdict answer_check(const struct trace *t, const uint8_t *sealed,
 	free(env);
 	if (v.err != HT_OK) {
 		if (!quiet)
-			printf("answer trace=%s opened=yes parsed=no verified=no error=%s ms=%llu\n",
+			printf("answer trace=%s opened=yes parsed=no verified=no error=%s "
+			       "ms=%llu\n",
 			       tid, ht_errname(v.err), (unsigned long long)ms);
 		return v;
 	}
@@ -813,8 +822,9 @@ static struct verdict answer_check(const struct trace *t, const uint8_t *sealed,
 		       ht_answer_status_name(ai->status),
 		       ai->reason ? ht_reason_name(ai->reason) : "-",
 		       ai->upstream[0] ? ai->upstream : "-", (unsigned long long)ai->window_time_ms,
-		       calls, v.verified ? "yes" : "no", v.verified ? "" : " error=",
-		       v.verified ? "" : ht_errname(v.err), (unsigned long long)ms);
+		       calls, v.verified ? "yes" : "no",
+		       v.verified ? "" : " error=", v.verified ? "" : ht_errname(v.err),
+		       (unsigned long long)ms);
 	}
 	ht_answer_free(a);
 	return v;
@@ -895,8 +905,7 @@ static void ask_msg(struct conn *c, const ht_pmsg *m)
 	fflush(stdout);
 }
 
-static int cmd_ask(int argc, char **argv, struct conn *d, uint64_t timeout_ms,
-		   struct req_opts *ro)
+static int cmd_ask(int argc, char **argv, struct conn *d, uint64_t timeout_ms, struct req_opts *ro)
 {
 	const char *save = NULL, *replay = NULL, *secret = NULL;
 	uint32_t hop = 0, budget = 0;
@@ -917,15 +926,32 @@ static int cmd_ask(int argc, char **argv, struct conn *d, uint64_t timeout_ms,
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'S': save = optarg; break;
-		case 'R': replay = optarg; break;
-		case 'A': secret = optarg; break;
-		case 'h': hop = (uint32_t)parse_u64("--hop", optarg); break;
-		case 'w': window = parse_time("--window", optarg); break;
-		case 'b': budget = (uint32_t)parse_u64("--budget", optarg); break;
-		case 'n': repeat = parse_u64("--repeat", optarg); break;
-		case 'f': ask.fresh = true; break;
-		default: die("ask: unknown option %s", argv[optind - 1]);
+		case 'S':
+			save = optarg;
+			break;
+		case 'R':
+			replay = optarg;
+			break;
+		case 'A':
+			secret = optarg;
+			break;
+		case 'h':
+			hop = (uint32_t)parse_u64("--hop", optarg);
+			break;
+		case 'w':
+			window = parse_time("--window", optarg);
+			break;
+		case 'b':
+			budget = (uint32_t)parse_u64("--budget", optarg);
+			break;
+		case 'n':
+			repeat = parse_u64("--repeat", optarg);
+			break;
+		case 'f':
+			ask.fresh = true;
+			break;
+		default:
+			die("ask: unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (repeat < 1 || repeat > 1000000)
@@ -984,7 +1010,7 @@ static int cmd_ask(int argc, char **argv, struct conn *d, uint64_t timeout_ms,
 
 	/* Sorted by ID for look-ups; replays and fresh requests go out in that order. */
 	qsort(ask.t, ask.n, sizeof(*ask.t), trace_cmp);
-	uint64_t start = mono_us();
+	uint64_t deadline = daemon_open(d, timeout_ms, ask_msg), start = mono_us();
 	for (size_t i = 0; i < ask.n; i++) {
 		ht_pmsg f = {.type = HT_PMSG_TRACE_FORWARD,
 			     .data = ask.t[i].req,
@@ -997,13 +1023,12 @@ static int cmd_ask(int argc, char **argv, struct conn *d, uint64_t timeout_ms,
 		while (conn_unsent(d) > OUT_HIGH_WATER && !d->closed)
 			pump(&d, 1, 50, ask_msg);
 	}
-	uint64_t deadline = start + timeout_ms * 1000;
 	while (ask.completes + ask.errors < ask.n && !d->closed && mono_us() < deadline)
 		pump(&d, 1, 50, ask_msg);
 	bool done = ask.completes + ask.errors >= ask.n;
 	if (!done)
-		printf("timeout closed=%s%s%s\n", d->closed ? "yes" : "no", d->closed ? " why=" : "",
-		       d->closed ? d->why : "");
+		printf("timeout closed=%s%s%s\n", d->closed ? "yes" : "no",
+		       d->closed ? " why=" : "", d->closed ? d->why : "");
 	printf("summary sent=%zu answers=%u verified=%u bad=%u completes=%u errors=%u unknown=%u "
 	       "elapsed_ms=%llu\n",
 	       ask.n, ask.answers, ask.good, ask.bad, ask.completes, ask.errors, ask.unknown,
@@ -1379,10 +1404,17 @@ static int cmd_relay(int argc, char **argv, uint64_t timeout_ms, const struct re
 			ht_cert_free(c);
 			break;
 		}
-		case 'n': traces = parse_u64("--traces", optarg); break;
-		case 'S': rl.save_file = optarg; break;
-		case 'R': replay = optarg; break;
-		default: die("relay: unknown option %s", argv[optind - 1]);
+		case 'n':
+			traces = parse_u64("--traces", optarg);
+			break;
+		case 'S':
+			rl.save_file = optarg;
+			break;
+		case 'R':
+			replay = optarg;
+			break;
+		default:
+			die("relay: unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (!down_spec || !up_spec)
@@ -1466,12 +1498,13 @@ static struct {
 	size_t *sample_len;
 	size_t *sample_trace;
 	size_t n_sample, cap_sample;
-	uint64_t last_us;
+	uint64_t last_us, last_rx_us;
 } st;
 
 static void stream_msg(struct conn *c, const ht_pmsg *m)
 {
 	(void)c;
+	st.last_rx_us = mono_us();
 	switch (m->type) {
 	case HT_PMSG_TRACE_ANSWER:
 		st.answers++;
@@ -1519,7 +1552,7 @@ static void stream_msg(struct conn *c, const ht_pmsg *m)
 static int cmd_stream(int argc, char **argv, struct conn *d, uint64_t timeout_ms,
 		      struct req_opts *ro)
 {
-	uint64_t count = 1000, outstanding = 64, window = 0;
+	uint64_t count = 1000, outstanding = 64, window = 0, idle_ms = 0;
 	uint32_t hop = 0, budget = 0;
 	st.verify_every = 1;
 	static const struct option opts[] = {
@@ -1529,6 +1562,7 @@ static int cmd_stream(int argc, char **argv, struct conn *d, uint64_t timeout_ms
 		{"hop", required_argument, NULL, 'h'},
 		{"window", required_argument, NULL, 'w'},
 		{"budget", required_argument, NULL, 'b'},
+		{"idle", required_argument, NULL, 'i'},
 		{0},
 	};
 	int o;
@@ -1536,13 +1570,29 @@ static int cmd_stream(int argc, char **argv, struct conn *d, uint64_t timeout_ms
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
-		case 'n': count = parse_u64("--count", optarg); break;
-		case 'W': outstanding = parse_u64("--outstanding", optarg); break;
-		case 'v': st.verify_every = parse_u64("--verify-every", optarg); break;
-		case 'h': hop = (uint32_t)parse_u64("--hop", optarg); break;
-		case 'w': window = parse_time("--window", optarg); break;
-		case 'b': budget = (uint32_t)parse_u64("--budget", optarg); break;
-		default: die("stream: unknown option %s", argv[optind - 1]);
+		case 'i':
+			idle_ms = parse_u64("--idle", optarg);
+			break;
+		case 'n':
+			count = parse_u64("--count", optarg);
+			break;
+		case 'W':
+			outstanding = parse_u64("--outstanding", optarg);
+			break;
+		case 'v':
+			st.verify_every = parse_u64("--verify-every", optarg);
+			break;
+		case 'h':
+			hop = (uint32_t)parse_u64("--hop", optarg);
+			break;
+		case 'w':
+			window = parse_time("--window", optarg);
+			break;
+		case 'b':
+			budget = (uint32_t)parse_u64("--budget", optarg);
+			break;
+		default:
+			die("stream: unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (count < 1 || count > 10000000)
@@ -1584,10 +1634,16 @@ static int cmd_stream(int argc, char **argv, struct conn *d, uint64_t timeout_ms
 	fflush(stdout);
 
 	size_t sent = 0, max_out = 0;
-	uint64_t start = mono_us(), deadline = start + timeout_ms * 1000;
-	st.last_us = start;
+	uint64_t deadline = daemon_open(d, timeout_ms, stream_msg), start = mono_us();
+	st.last_us = st.last_rx_us = start;
+	bool idle = false;
 	while ((sent < count || st.completes + st.errors < sent) && !d->closed &&
 	       mono_us() < deadline) {
+		/* Everything sent and nothing heard for a while: what is missing was dropped. */
+		if (idle_ms && sent == count && mono_us() - st.last_rx_us > idle_ms * 1000) {
+			idle = true;
+			break;
+		}
 		while (sent < count && sent - (st.completes + st.errors) < outstanding &&
 		       conn_unsent(d) < OUT_HIGH_WATER && !d->closed) {
 			ht_pmsg f = {.type = HT_PMSG_TRACE_FORWARD,
@@ -1608,19 +1664,19 @@ static int cmd_stream(int argc, char **argv, struct conn *d, uint64_t timeout_ms
 	double secs = (double)(st.last_us - start) / 1e6;
 	bool done = sent == count && st.completes + st.errors >= count;
 	if (!done)
-		printf("timeout sent=%zu completes=%llu closed=%s\n", sent,
+		printf("%s sent=%zu completes=%llu closed=%s\n", idle ? "idle" : "timeout", sent,
 		       (unsigned long long)st.completes, d->closed ? d->why : "no");
 	printf("answers %llu seconds %.3f rate %.1f\n", (unsigned long long)st.answers, secs,
 	       secs > 0 ? (double)st.answers / secs : 0.0);
-	printf("stream sent=%zu completes=%llu errors=%llu unknown=%llu max_outstanding=%zu\n", sent,
-	       (unsigned long long)st.completes, (unsigned long long)st.errors,
+	printf("stream sent=%zu completes=%llu errors=%llu unknown=%llu max_outstanding=%zu\n",
+	       sent, (unsigned long long)st.completes, (unsigned long long)st.errors,
 	       (unsigned long long)st.unknown, max_out);
 
 	/* The sample, opened and verified after the clock stopped. */
 	uint64_t bad = 0, by_status[5] = {0}, by_reason[32] = {0};
 	for (size_t i = 0; i < st.n_sample; i++) {
-		struct verdict v =
-			answer_check(&st.t[st.sample_trace[i]], st.sample[i], st.sample_len[i], true);
+		struct verdict v = answer_check(&st.t[st.sample_trace[i]], st.sample[i],
+						st.sample_len[i], true);
 		if (!v.verified)
 			bad++;
 		if (v.parsed && v.status < 5)
@@ -1674,8 +1730,8 @@ static void usage(FILE *f)
 		"        --save-request F [--answer-secret F]; --request F [--answer-secret F]\n"
 		"relay:  --tamper none|flip|swap|forge|drop [--forge-cert UPSTREAM.cert]\n"
 		"        --traces N --save-answers F --replay-answers F\n"
-		"stream: --count N --outstanding W --verify-every K --hop N --window MS --budget "
-		"MS\n");
+		"stream: --count N --outstanding W (0: all) --verify-every K (0: none) --idle MS\n"
+		"        --hop N --window MS --budget MS\n");
 }
 
 int main(int argc, char **argv)
@@ -1698,8 +1754,8 @@ int main(int argc, char **argv)
 	const char *key = NULL, *cert = NULL, *anchor = NULL, *daemon_spec = NULL,
 		   *down_spec = NULL, *up_spec = NULL;
 	uint64_t timeout_ms = 10000;
-	struct req_opts ro = {.tolerance = 5000, .hop_limit = 16, .hint_bits = 12,
-			      .lifetime_s = 60};
+	struct req_opts ro = {
+		.tolerance = 5000, .hop_limit = 16, .hint_bits = 12, .lifetime_s = 60};
 	char **rest = calloc((size_t)argc + 1, sizeof(*rest));
 	int nrest = 0;
 	if (!rest)
@@ -1707,10 +1763,11 @@ int main(int argc, char **argv)
 	rest[nrest++] = argv[0];
 	bool have_calling = false, have_called = false;
 	static const char *const common[] = {
-		"--key",	   "--cert",	       "--anchor",    "--daemon",    "--down",
-		"--up",		   "--timeout",	       "--calling",   "--called",    "--time",
-		"--initiator-key", "--initiator-cert", "--tolerance", "--hop-limit", "--lifetime",
-		"--hint-bits",	   "--created",	       "--expires",   "--label",     NULL};
+		"--key",       "--cert",      "--anchor",        "--daemon",
+		"--down",      "--up",        "--timeout",       "--calling",
+		"--called",    "--time",      "--initiator-key", "--initiator-cert",
+		"--tolerance", "--hop-limit", "--lifetime",      "--hint-bits",
+		"--created",   "--expires",   "--label",         NULL};
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		size_t k = 0;
@@ -1787,11 +1844,9 @@ int main(int argc, char **argv)
 			die("%s: --daemon is required", mode);
 		static struct conn d;
 		conn_spec(&d, "daemon", daemon_spec);
-		uint64_t t0 = mono_us();
-		conn_open(&d, NULL, 0, t0 + timeout_ms * 1000, NULL);
-		uint64_t left = timeout_ms - (mono_us() - t0) / 1000;
-		rc = !strcmp(mode, "ask") ? cmd_ask(nrest, rest, &d, left, &ro)
-					  : cmd_stream(nrest, rest, &d, left, &ro);
+		/* Each mode parses and builds first, then connects. */
+		rc = !strcmp(mode, "ask") ? cmd_ask(nrest, rest, &d, timeout_ms, &ro)
+					  : cmd_stream(nrest, rest, &d, timeout_ms, &ro);
 		if (d.fd >= 0)
 			close(d.fd);
 		ht_session_free(d.s);
