@@ -9,7 +9,8 @@
 
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libsodium-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler \
-	libcmocka-dev libjansson-dev libinih-dev liblmdb-dev libsqlite3-dev jq
+	libcmocka-dev libjansson-dev libinih-dev liblmdb-dev libsqlite3-dev jq \
+	python3 python3-nacl python3-protobuf python3-dissononce protobuf-compiler
 
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
