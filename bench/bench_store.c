@@ -16,6 +16,7 @@
  * Figures are printed one per line as
  *   BENCH <name> <value> <unit> ratio_vs_sqlite=<store/sqlite>
  */
+#define _GNU_SOURCE /* RUSAGE_THREAD */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -169,6 +170,7 @@ static double fsync_floor_us(const char *dir)
 
 struct ins_result {
 	double secs, user, sys; /* wall and CPU time inside the timed calls */
+	double main_cpu;        /* of that CPU time, the calling thread's (user + sys) */
 	uint64_t written;       /* bytes the process wrote (write(2) and the like) */
 	uint64_t records, inserted, dups;
 	double win[N_WINDOWS]; /* rate per twentieth of the run */
@@ -193,7 +195,7 @@ static uint64_t io_written(void)
 /* Timing of the measured calls: wall, user and system CPU, bytes written. */
 struct meter {
 	double wall;
-	struct rusage ru;
+	struct rusage ru, ru_thread;
 	uint64_t wchar;
 };
 
@@ -201,6 +203,7 @@ static void meter_start(struct meter *m)
 {
 	m->wchar = io_written();
 	getrusage(RUSAGE_SELF, &m->ru);
+	getrusage(RUSAGE_THREAD, &m->ru_thread);
 	m->wall = now_s();
 }
 
@@ -213,8 +216,11 @@ static double tv_s(struct timeval tv)
 static double meter_stop(const struct meter *m, struct ins_result *r)
 {
 	double dt = now_s() - m->wall;
-	struct rusage ru;
+	struct rusage ru, rt;
 	getrusage(RUSAGE_SELF, &ru);
+	getrusage(RUSAGE_THREAD, &rt);
+	r->main_cpu += tv_s(rt.ru_utime) - tv_s(m->ru_thread.ru_utime) + tv_s(rt.ru_stime) -
+		       tv_s(m->ru_thread.ru_stime);
 	r->secs += dt;
 	r->user += tv_s(ru.ru_utime) - tv_s(m->ru.ru_utime);
 	r->sys += tv_s(ru.ru_stime) - tv_s(m->ru.ru_stime);
@@ -231,11 +237,17 @@ struct engine {
 	unsigned hint_bits; /* of the store's look-ups; SQLite uses all 16 */
 };
 
+/*
+ * One batch. The store takes it as hoptraced's import does: hd_store_submit
+ * returns once the previous batch is committed and synced (its counts are
+ * added), while this one commits on the store's writer thread; eng_flush
+ * waits for the last one. SQLite commits each batch before returning.
+ */
 static int eng_insert(struct engine *e, const ht_cdr *recs, size_t n, uint64_t *ins, uint64_t *dup)
 {
 	if (e->store) {
-		size_t a, b;
-		int rc = hd_store_insert(e->store, recs, n, &a, &b);
+		size_t a = 0, b = 0;
+		int rc = hd_store_submit(e->store, recs, n, &a, &b);
 		*ins += a;
 		*dup += b;
 		if (rc != HT_OK)
@@ -246,6 +258,32 @@ static int eng_insert(struct engine *e, const ht_cdr *recs, size_t n, uint64_t *
 		return -1;
 	*ins += n;
 	return 0;
+}
+
+static int eng_flush(struct engine *e, uint64_t *ins, uint64_t *dup)
+{
+	if (!e->store)
+		return 0;
+	size_t a = 0, b = 0;
+	int rc = hd_store_flush(e->store, &a, &b);
+	*ins += a;
+	*dup += b;
+	if (rc != HT_OK)
+		fprintf(stderr, "bench_store: store insert: %s\n", ht_strerror(rc));
+	return rc == HT_OK ? 0 : -1;
+}
+
+/*
+ * Batches per timed stretch: the records (or CSV text) of a stretch are
+ * generated first, untimed; then its batches go in back to back, and the
+ * clock stops only once the last one is committed and synced. So no
+ * commit overlaps the generator (which would flatter the store), at the
+ * cost of the stretch's last commits overlapping nothing.
+ */
+static size_t stretch_batches(const struct cfg *c)
+{
+	uint64_t b = c->gen.n / N_WINDOWS / c->batch;
+	return b < 1 ? 1 : b > 10 ? 10 : (size_t)b;
 }
 
 static int eng_lookup(struct engine *e, const char *down, uint16_t hint, uint64_t from, uint64_t to,
@@ -350,15 +388,21 @@ static int phase_insert(const struct cfg *c, struct engine *e, struct targets *t
 {
 	memset(r, 0, sizeof(*r));
 	bench_gen *g = bench_gen_new(&c->gen);
-	ht_cdr *recs = malloc(c->batch * sizeof(ht_cdr));
-	if (!g || !recs)
+	size_t nb = stretch_batches(c);
+	ht_cdr *recs = malloc(nb * c->batch * sizeof(ht_cdr));
+	size_t *len = malloc(nb * sizeof(size_t));
+	if (!g || !recs || !len)
 		die("%s", "out of memory");
 	struct progress pr = {e->name, c->gen.n, c->gen.n / 10, now_s(), c->quiet};
 	double w_t = 0;
 	uint64_t w_n = 0;
 	int rc = 0;
-	size_t k;
-	while (!rc && (k = bench_gen_next(g, recs, c->batch)) > 0) {
+	for (;;) {
+		size_t k = 0, got = 0;
+		while (k < nb && (len[k] = bench_gen_next(g, recs + k * c->batch, c->batch)) > 0)
+			got += len[k++];
+		if (!k)
+			break;
 		if (interrupted) {
 			printf("INFO %s interrupted after %llu records: %.0f records/s while "
 			       "inserting, %.0f bytes written per record\n",
@@ -369,17 +413,24 @@ static int phase_insert(const struct cfg *c, struct engine *e, struct targets *t
 			break;
 		}
 		if (t)
-			sample(t, recs, k);
+			for (size_t i = 0; i < k; i++)
+				sample(t, recs + i * c->batch, len[i]);
 		struct meter m;
 		meter_start(&m);
-		rc = eng_insert(e, recs, k, &r->inserted, &r->dups);
+		for (size_t i = 0; i < k && !rc; i++)
+			rc = eng_insert(e, recs + i * c->batch, len[i], &r->inserted, &r->dups);
+		if (eng_flush(e, &r->inserted, &r->dups))
+			rc = -1;
 		double dt = meter_stop(&m, r);
-		r->records += k;
+		if (rc)
+			break;
+		r->records += got;
 		w_t += dt;
-		w_n += k;
+		w_n += got;
 		win_close(r, &w_t, &w_n, c->gen.n, r->records);
 		progress(&pr, r->records, r->secs);
 	}
+	free(len);
 	free(recs);
 	bench_gen_free(g);
 	return rc;
@@ -422,7 +473,8 @@ static int phase_csv(const struct cfg *c, struct engine *e, struct ins_result *r
 	memset(r, 0, sizeof(*r));
 	bench_gen *g = bench_gen_new(&c->gen);
 	ht_cdr *recs = malloc(c->batch * sizeof(ht_cdr));
-	size_t cap = c->batch * BENCH_GEN_CSV_ROW_MAX;
+	size_t nb = stretch_batches(c);
+	size_t cap = nb * c->batch * BENCH_GEN_CSV_ROW_MAX;
 	char *text = malloc(cap);
 	struct csv_ctx x = {
 		.e = e, .cap = c->batch, .r = r, .batch = malloc(c->batch * sizeof(ht_cdr))};
@@ -441,22 +493,32 @@ static int phase_csv(const struct cfg *c, struct engine *e, struct ins_result *r
 	meter_start(&m);
 	int rc = ht_csv_feed(p, (const uint8_t *)hdr, strlen(hdr), on_row, &x);
 	meter_stop(&m, r);
-	size_t k;
-	while (!rc && !x.err && (k = bench_gen_next(g, recs, c->batch)) > 0) {
+	while (!rc && !x.err) {
+		/* A stretch of batches as text, untimed. */
+		size_t len = 0, k, nbat = 0;
+		while (nbat < nb && (k = bench_gen_next(g, recs, c->batch)) > 0) {
+			size_t l = bench_gen_csv(g, recs, k, text + len, cap - len);
+			if (!l)
+				die("%s", "CSV buffer too small");
+			len += l;
+			nbat++;
+		}
+		if (!nbat)
+			break;
 		if (interrupted) {
 			rc = -1;
 			break;
 		}
-		size_t len = bench_gen_csv(g, recs, k, text, cap);
-		if (!len)
-			die("%s", "CSV buffer too small");
 		*csv_bytes += len;
-		/* Fed in 64 KiB reads, as from a file or a socket. */
+		/* Fed in 64 KiB reads, as from a file or a socket; timed until the
+		 * stretch's last complete batch is committed and synced. */
 		meter_start(&m);
 		for (size_t off = 0; off < len && !rc; off += 65536) {
 			size_t piece = len - off < 65536 ? len - off : 65536;
 			rc = ht_csv_feed(p, (const uint8_t *)text + off, piece, on_row, &x);
 		}
+		if (eng_flush(e, &r->inserted, &r->dups))
+			x.err = -1;
 		double dt = meter_stop(&m, r);
 		w_t += dt;
 		w_n += r->records - prev;
@@ -469,6 +531,8 @@ static int phase_csv(const struct cfg *c, struct engine *e, struct ins_result *r
 		rc = ht_csv_finish(p, on_row, &x);
 		if (!rc)
 			rc = flush_batch(&x);
+		if (eng_flush(e, &r->inserted, &r->dups))
+			x.err = -1;
 		meter_stop(&m, r);
 	}
 	if (x.refused) {
@@ -829,9 +893,14 @@ static void bench_line(const char *name, double v, int decimals, const char *uni
 
 static void window_info(const char *name, const struct ins_result *r)
 {
-	printf("INFO %s %.1f s: cpu user %.1f s + sys %.1f s (%.0f%% busy), %.0f bytes "
-	       "written per record\n",
-	       name, r->secs, r->user, r->sys, r->secs > 0 ? 100 * (r->user + r->sys) / r->secs : 0,
+	double cpu = r->user + r->sys;
+	printf("INFO %s %.1f s: cpu user %.1f s + sys %.1f s (%.0f%% busy, %.2f us per record; "
+	       "calling thread %.1f s, %.0f%% busy; other threads %.1f s, %.0f%% busy), %.0f "
+	       "bytes written per record\n",
+	       name, r->secs, r->user, r->sys, r->secs > 0 ? 100 * cpu / r->secs : 0,
+	       r->records ? 1e6 * cpu / (double)r->records : 0.0, r->main_cpu,
+	       r->secs > 0 ? 100 * r->main_cpu / r->secs : 0, cpu - r->main_cpu,
+	       r->secs > 0 ? 100 * (cpu - r->main_cpu) / r->secs : 0,
 	       r->records ? (double)r->written / (double)r->records : 0.0);
 	if (r->n_win < 2)
 		return;

@@ -32,20 +32,37 @@ static ht_trunk_kind trunk_map(void *ud, const char *name, size_t len,
 	return HT_TRUNK_PEER;
 }
 
-static int flush(hd_import *im)
+/*
+ * A full batch goes to the store's writer thread (hd_store_submit) while
+ * parsing goes on; the call adds the counts of earlier batches, now
+ * committed and synced. Every feed ends with a flush, so no batch is in
+ * flight between feeds (nor counted for another connection's import).
+ */
+static int submit(hd_import *im)
 {
 	if (im->n_batch == 0 || im->store_err)
 		return im->store_err;
-	size_t ins, dup;
-	int rc = hd_store_insert(im->d->store, im->batch, im->n_batch, &ins, &dup);
-	if (rc != HT_OK) {
-		im->store_err = rc;
-		return rc;
-	}
+	size_t ins = 0, dup = 0;
+	int rc = hd_store_submit(im->d->store, im->batch, im->n_batch, &ins, &dup);
 	im->imported += ins;
 	im->duplicates += dup;
 	im->n_batch = 0;
-	return HT_OK;
+	if (rc != HT_OK)
+		im->store_err = rc;
+	return im->store_err;
+}
+
+/* Stores the rows so far and waits until all are committed and synced. */
+static int flush(hd_import *im)
+{
+	submit(im);
+	size_t ins = 0, dup = 0;
+	int rc = hd_store_flush(im->d->store, &ins, &dup);
+	im->imported += ins;
+	im->duplicates += dup;
+	if (rc != HT_OK && !im->store_err)
+		im->store_err = rc;
+	return im->store_err;
 }
 
 static int on_row(void *ud, const ht_csv_row *row)
@@ -53,7 +70,7 @@ static int on_row(void *ud, const ht_csv_row *row)
 	hd_import *im = ud;
 	if (row->cdr) {
 		im->batch[im->n_batch++] = *row->cdr;
-		if (im->n_batch == HD_IMPORT_BATCH && flush(im) != HT_OK)
+		if (im->n_batch == HD_IMPORT_BATCH && submit(im) != HT_OK)
 			return im->store_err; /* stops the parser with the store's error */
 		return 0;
 	}
@@ -105,7 +122,7 @@ int hd_import_feed(hd_import *im, const uint8_t *data, size_t len, bool last, hd
 	if (rc == HT_OK && last)
 		rc = ht_csv_finish(im->parser, on_row, im);
 	/* Everything complete in this chunk is stored before the reply. */
-	flush(im); /* does nothing after a store error */
+	flush(im);
 	im->bytes += len;
 	memset(res, 0, sizeof(*res));
 	res->imported = im->imported;

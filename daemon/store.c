@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,8 @@ struct partition {
 	MDB_dbi calls, peers, meta;
 	/* index -> provider ID; [0] is "" (here) */
 	char (*names)[HT_PROVIDER_ID_MAX + 1];
-	size_t n_names;
+	size_t n_names; /* durable names; up to n_prov with provisional ones */
+	size_t n_prov;
 	bool compacting; /* a compaction copy is reading it: retention waits */
 	/* provider ID -> index, open addressing; 0 = empty slot */
 	uint16_t *slots;
@@ -101,12 +103,77 @@ static int name_add(struct partition *p, uint16_t idx)
 	return 0;
 }
 
+/*
+ * Inserts go in two steps. The owner's thread prepares a batch (checks,
+ * encodes, hashes the hints, resolves peer indexes, sorts); the writer
+ * thread puts it into LMDB, commits and syncs. hd_store_submit prepares
+ * the next batch while the writer commits earlier ones, so the commit's
+ * disk writes overlap the CPU work. Up to MAX_INFLIGHT batches are with
+ * the writer; it takes all that wait, and commits consecutive ones of one
+ * partition in one transaction (group commit: a commit rewrites the newest
+ * leaf pages of each peer whatever the batch size, so fewer, larger
+ * commits write fewer bytes per record); each is acknowledged only once
+ * that is synced. The
+ * in-memory peer tables are only touched by the owner's thread: a batch's
+ * new peers get provisional indexes (below n_prov), which the writer puts
+ * with the batch and which become durable (below n_names) when the owner
+ * collects the result. After a failure the writer refuses every batch
+ * until the owner has collected them all (later batches may use the failed
+ * one's provisional peers).
+ */
+#define MAX_INFLIGHT 4
+struct sort_ent;
+
+/* One partition's share of a batch: one transaction. */
+struct day_job {
+	struct partition *p;
+	size_t off, n;               /* its records: kvs[off..off+n) */
+	struct sort_ent *sorted;     /* their order by key */
+	size_t names_from, names_to; /* peer indexes first used here: put with it */
+	size_t added, dup;
+	int lmdb_rc; /* the writer's LMDB error; -1: refused after another failed */
+	bool done;   /* committed */
+	const char *what;
+};
+
+enum job_state { J_FREE, J_QUEUED, J_RUNNING, J_DONE };
+
+/* A batch's working memory: one being prepared, MAX_INFLIGHT with the writer. */
+struct job {
+	enum job_state state; /* under the store's mutex once handed over */
+	struct kv *kvs;
+	uint8_t *vals; /* the values, packed: a batch's working set stays in cache */
+	struct sort_ent *ord, *tmp;
+	size_t *which;
+	size_t cap;
+	uint64_t *counts; /* per peer index: up, down; all zero between batches */
+	struct day_job *days;
+	size_t n_days, cap_days;
+};
+
 struct hd_store {
 	char *dir;
 	hd_store_opts opts;
 	struct partition **parts; /* sorted by day */
 	size_t n_parts;
+
+	struct job jobs[MAX_INFLIGHT + 1];
+	/* Collected results not yet reported by hd_store_submit/flush. */
+	size_t held_ins, held_dup;
+	int held_rc;
+
+	pthread_t writer;
+	bool writer_started;
+	pthread_mutex_t mu; /* guards the rest */
+	pthread_cond_t cv;
+	bool writer_stop;
+	bool poisoned;                  /* a batch failed: refuse until all are collected */
+	struct job *fifo[MAX_INFLIGHT]; /* handed over, not collected; oldest first */
+	size_t n_fifo;
 };
+
+static void collect(hd_store *s);
+static void job_free(struct job *j);
 
 static int lmdb_err(int rc, const char *what, const char *path)
 {
@@ -134,21 +201,27 @@ uint16_t hd_store_hint(const char *calling, const char *called)
 {
 	static const char dom[] = "hoptrace/v1 number-hint";
 	static const uint8_t zero = 0;
-	/* The domain prefix is absorbed once; each hint starts from a copy. */
-	static crypto_generichash_state prefix;
-	static bool have_prefix;
 	uint8_t h[32];
-	if (!have_prefix) {
-		crypto_generichash_init(&prefix, NULL, 0, sizeof(h));
-		crypto_generichash_update(&prefix, (const uint8_t *)dom, sizeof(dom) - 1);
-		crypto_generichash_update(&prefix, &zero, 1);
-		have_prefix = true;
+	size_t a = strlen(calling), b = strlen(called);
+	/* The whole message fits one BLAKE2b block for E.164 numbers: one call
+	 * hashes it, with no state to set up or copy. */
+	uint8_t m[128];
+	if (sizeof(dom) + a + 1 + b <= sizeof(m)) {
+		memcpy(m, dom, sizeof(dom)); /* with its NUL: the 0x00 separator */
+		memcpy(m + sizeof(dom), calling, a);
+		m[sizeof(dom) + a] = 0;
+		memcpy(m + sizeof(dom) + a + 1, called, b);
+		crypto_generichash(h, sizeof(h), m, sizeof(dom) + a + 1 + b, NULL, 0);
+	} else {
+		crypto_generichash_state st;
+		crypto_generichash_init(&st, NULL, 0, sizeof(h));
+		crypto_generichash_update(&st, (const uint8_t *)dom, sizeof(dom) - 1);
+		crypto_generichash_update(&st, &zero, 1);
+		crypto_generichash_update(&st, (const uint8_t *)calling, a);
+		crypto_generichash_update(&st, &zero, 1);
+		crypto_generichash_update(&st, (const uint8_t *)called, b);
+		crypto_generichash_final(&st, h, sizeof(h));
 	}
-	crypto_generichash_state st = prefix;
-	crypto_generichash_update(&st, (const uint8_t *)calling, strlen(calling));
-	crypto_generichash_update(&st, &zero, 1);
-	crypto_generichash_update(&st, (const uint8_t *)called, strlen(called));
-	crypto_generichash_final(&st, h, sizeof(h));
 	return (uint16_t)(h[0] << 8 | h[1]);
 }
 
@@ -245,6 +318,7 @@ static int load_names(struct partition *p, MDB_txn *txn)
 		}
 	}
 	mdb_cursor_close(cur);
+	p->n_prov = p->n_names;
 	return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
@@ -327,9 +401,15 @@ static int part_get(hd_store *s, uint32_t day, bool create, struct partition **o
 
 int hd_store_open(hd_store **out, const hd_store_opts *opts)
 {
+	/* libsodium picks its fastest BLAKE2b for this CPU here; without it the
+	 * hint runs the portable code (hoptraced has called it already). */
+	if (sodium_init() < 0)
+		return HT_E_CRYPTO;
 	hd_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return HT_E_NOMEM;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
 	s->opts = *opts;
 	if (!s->opts.map_size)
 		s->opts.map_size = 64ULL << 30;
@@ -380,20 +460,109 @@ void hd_store_close(hd_store *s)
 {
 	if (!s)
 		return;
+	collect(s); /* an unflushed batch: committed or not, nobody hears of it */
+	if (s->writer_started) {
+		pthread_mutex_lock(&s->mu);
+		s->writer_stop = true;
+		pthread_cond_broadcast(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->writer, NULL);
+	}
 	for (size_t i = 0; i < s->n_parts; i++)
 		part_free(s->parts[i]);
 	free(s->parts);
 	free(s->dir);
+	for (size_t i = 0; i <= MAX_INFLIGHT; i++)
+		job_free(&s->jobs[i]);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
 	free(s);
 }
 
 /* ---- insert ---- */
 
 struct kv {
-	uint8_t key[KEY_LEN];
-	uint8_t val[VAL_MAX];
+	uint64_t key;     /* the key's 8 big-endian bytes as an integer: same order */
+	uint32_t val_off; /* the value: vals[val_off..+val_len) of its job */
 	uint16_t val_len, up, down;
 };
+
+/* A record's key and its place in the batch, for sorting. */
+struct sort_ent {
+	uint64_t key;
+	size_t i;
+};
+
+static void job_free(struct job *j)
+{
+	free(j->kvs);
+	free(j->vals);
+	free(j->ord);
+	free(j->tmp);
+	free(j->which);
+	free(j->counts);
+	free(j->days);
+	memset(j, 0, sizeof(*j));
+}
+
+static int job_reserve(struct job *j, size_t n)
+{
+	if (!j->counts && !(j->counts = calloc(HD_STORE_MAX_PEERS + 1, 2 * sizeof(uint64_t))))
+		return HT_E_NOMEM;
+	if (n <= j->cap)
+		return HT_OK;
+	free(j->kvs);
+	free(j->vals);
+	free(j->ord);
+	free(j->tmp);
+	free(j->which);
+	j->kvs = malloc(n * sizeof(*j->kvs));
+	j->vals = n <= UINT32_MAX / VAL_MAX ? malloc(n * VAL_MAX) : NULL;
+	j->ord = malloc(n * sizeof(*j->ord));
+	j->tmp = malloc(n * sizeof(*j->tmp));
+	j->which = malloc(n * sizeof(*j->which));
+	j->cap = n;
+	if (!j->kvs || !j->vals || !j->ord || !j->tmp || !j->which) {
+		uint64_t *c = j->counts;
+		j->counts = NULL;
+		job_free(j);
+		j->counts = c;
+		return HT_E_NOMEM;
+	}
+	return HT_OK;
+}
+
+/*
+ * Sorts a[0..n) by key: least significant byte first, a stable counting
+ * pass per byte, skipping the bytes all keys share (a batch spans a few
+ * buckets of a few hundred peers). Returns a or tmp, whichever holds the
+ * result.
+ */
+static struct sort_ent *radix_sort(struct sort_ent *a, struct sort_ent *tmp, size_t n)
+{
+	size_t cnt[KEY_LEN][256];
+	memset(cnt, 0, sizeof(cnt));
+	for (size_t i = 0; i < n; i++)
+		for (unsigned b = 0; b < KEY_LEN; b++)
+			cnt[b][(a[i].key >> (8 * b)) & 0xff]++;
+	for (unsigned b = 0; b < KEY_LEN && n > 1; b++) {
+		size_t *c = cnt[b];
+		if (c[(a[0].key >> (8 * b)) & 0xff] == n)
+			continue; /* one value: the pass would not move anything */
+		size_t sum = 0;
+		for (unsigned v = 0; v < 256; v++) {
+			size_t x = c[v];
+			c[v] = sum;
+			sum += x;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[c[(a[i].key >> (8 * b)) & 0xff]++] = a[i];
+		struct sort_ent *t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}
 
 /* The call time a key of partition `p` stands for. */
 static uint64_t key_time(const struct partition *p, const uint8_t *key)
@@ -402,49 +571,39 @@ static uint64_t key_time(const struct partition *p, const uint8_t *key)
 	       get_be(key + 6, 2);
 }
 
-static int cmp_kv(const void *a, const void *b)
-{
-	return memcmp((*(const struct kv *const *)a)->key, (*(const struct kv *const *)b)->key,
-		      KEY_LEN);
-}
-
-/* The index of provider `id` in `p`, added within `txn` if new. */
-static int peer_index(struct partition *p, MDB_txn *txn, const char *id, uint16_t *idx,
-		      size_t *n_names)
+/*
+ * The index of provider `id` in `p`; a new one gets the next provisional
+ * index (owner's thread), put by the writer with the batch. HT_E_INVAL for
+ * an invalid ID (names in the table were checked when added).
+ */
+static int peer_index(struct partition *p, const char *id, uint16_t *idx)
 {
 	if (!id[0]) {
 		*idx = 0;
-		return 0;
+		return HT_OK;
 	}
-	uint16_t found = name_find(p, id, *n_names);
+	uint16_t found = name_find(p, id, p->n_prov);
 	if (found) {
 		*idx = found;
-		return 0;
+		return HT_OK;
 	}
-	if (*n_names > HD_STORE_MAX_PEERS)
-		return MDB_MAP_FULL;
-	uint8_t b[2];
-	put_be(b, *n_names, 2);
-	MDB_val k = {strlen(id), (void *)id}, v = {2, b};
-	int rc = mdb_put(txn, p->peers, &k, &v, MDB_NOOVERWRITE);
-	if (rc)
-		return rc;
-	/* Names past p->n_names are provisional until the commit. */
-	strcpy(p->names[*n_names], id);
-	*idx = (uint16_t)(*n_names)++;
-	return name_add(p, *idx);
+	size_t len = strnlen(id, HT_PROVIDER_ID_MAX + 1);
+	if (!ht_provider_id_valid(id, len))
+		return HT_E_INVAL;
+	if (p->n_prov > HD_STORE_MAX_PEERS)
+		return HT_E_TOO_LARGE;
+	memcpy(p->names[p->n_prov], id, len + 1);
+	*idx = (uint16_t)p->n_prov++;
+	return name_add(p, *idx) ? HT_E_NOMEM : HT_OK;
 }
 
-static int encode(const ht_cdr *r, struct kv *kv)
+/* The key and value of `r`, but for the peer indexes (peer_index). */
+static int encode(const ht_cdr *r, struct kv *kv, uint8_t *v)
 {
 	uint64_t a, b;
 	if (digits_to_u64(r->calling, &a) || digits_to_u64(r->called, &b) ||
 	    r->time_ms >= (1ULL << 48))
 		return -1;
-	if ((r->upstream[0] && !ht_provider_id_valid(r->upstream, strlen(r->upstream))) ||
-	    (r->downstream[0] && !ht_provider_id_valid(r->downstream, strlen(r->downstream))))
-		return -1;
-	uint8_t *v = kv->val;
 	put_be(v, a, 7);
 	put_be(v + 7, b, 7);
 	/* v[14..15]: upstream index, filled in once known */
@@ -491,9 +650,9 @@ static int encode(const ht_cdr *r, struct kv *kv)
 	v[16] = flags;
 	kv->val_len = (uint16_t)n;
 	uint64_t in_day = r->time_ms % HD_STORE_DAY_MS;
-	put_be(kv->key + 2, in_day / BUCKET_MS, 2);
-	put_be(kv->key + 4, hd_store_hint(r->calling, r->called), 2);
-	put_be(kv->key + 6, in_day % BUCKET_MS, 2);
+	/* down(2), filled in once known; bucket(2) hint(2) ms(2) */
+	kv->key = (in_day / BUCKET_MS) << 32 |
+		  (uint64_t)hd_store_hint(r->calling, r->called) << 16 | in_day % BUCKET_MS;
 	return 0;
 }
 
@@ -537,108 +696,263 @@ static int span_update(struct partition *p, MDB_txn *txn, uint64_t lo, uint64_t 
 	return mdb_put(txn, p->meta, &k, &v, 0);
 }
 
-/* Inserts the records of one day (indices into recs) in one transaction. */
-static int insert_day(hd_store *s, struct partition *p, const ht_cdr *recs, const size_t *which,
-		      size_t n, size_t *ins, size_t *dups)
+/*
+ * Writer thread: puts the shares of one partition of n batches (jobs[i],
+ * days[i]) in one transaction. Counts go to jobs[0]'s counters.
+ */
+static int commit_days(struct job **jobs, struct day_job **days, size_t n)
 {
-	struct kv *kvs = malloc(n * sizeof(*kvs));
-	if (!kvs)
-		return HT_E_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (encode(&recs[which[i]], &kvs[i]) != 0) {
-			free(kvs);
-			return HT_E_INVAL;
-		}
-	}
+	struct partition *p = days[0]->p;
+	uint64_t *cnt = jobs[0]->counts;
 	MDB_txn *txn;
+	const char **what = &days[0]->what;
+	*what = "begin";
 	int rc = mdb_txn_begin(p->env, NULL, 0, &txn);
-	if (rc) {
-		free(kvs);
-		return lmdb_err(rc, "begin", p->path);
-	}
-	size_t n_names = p->n_names, added = 0, dup = 0;
+	if (rc)
+		return rc;
+	*what = "insert into";
 	uint64_t lo = UINT64_MAX, hi = 0;
-	uint64_t *up = calloc(HD_STORE_MAX_PEERS + 1, sizeof(uint64_t) * 2);
-	if (!up) {
-		mdb_txn_abort(txn);
-		free(kvs);
-		return HT_E_NOMEM;
-	}
-	for (size_t i = 0; i < n && !rc; i++) {
-		const ht_cdr *r = &recs[which[i]];
-		rc = peer_index(p, txn, r->upstream, &kvs[i].up, &n_names);
-		if (!rc)
-			rc = peer_index(p, txn, r->downstream, &kvs[i].down, &n_names);
-		put_be(kvs[i].key, kvs[i].down, 2);
-		put_be(kvs[i].val + 14, kvs[i].up, 2);
-	}
-	/* Key order: neighbouring records share pages, as in a merge. */
-	struct kv **order = rc ? NULL : malloc(n * sizeof(*order));
-	if (!rc && !order)
-		rc = ENOMEM;
-	for (size_t i = 0; i < n && !rc; i++)
-		order[i] = &kvs[i];
-	if (!rc)
-		qsort(order, n, sizeof(*order), cmp_kv);
-	/* One cursor over the sorted batch: each put starts near the last one. */
-	MDB_cursor *cur = NULL;
-	if (!rc)
-		rc = mdb_cursor_open(txn, p->calls, &cur);
-	for (size_t j = 0; j < n && !rc; j++) {
-		struct kv *x = order[j];
-		MDB_val k = {KEY_LEN, x->key}, v = {x->val_len, x->val};
-		rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
-		if (rc == MDB_KEYEXIST) {
-			dup++;
-			rc = 0;
-			continue;
+	size_t added = 0, names_to = 0;
+	for (size_t b = 0; b < n && !rc; b++) {
+		struct job *j = jobs[b];
+		struct day_job *d = days[b];
+		names_to = d->names_to;
+		for (size_t i = d->names_from; i < d->names_to && !rc; i++) {
+			uint8_t ib[2];
+			put_be(ib, i, 2);
+			MDB_val k = {strlen(p->names[i]), p->names[i]}, v = {2, ib};
+			rc = mdb_put(txn, p->peers, &k, &v, MDB_NOOVERWRITE);
 		}
-		if (rc)
-			break;
-		added++;
-		up[2 * x->up]++;
-		up[2 * x->down + 1]++;
-		uint64_t t = key_time(p, x->key);
-		if (t < lo)
-			lo = t;
-		if (t > hi)
-			hi = t;
+		/* Key order, through one cursor: each put starts near the last one. */
+		MDB_cursor *cur = NULL;
+		if (!rc)
+			rc = mdb_cursor_open(txn, p->calls, &cur);
+		for (size_t r = 0; r < d->n && !rc; r++) {
+			struct kv *x = &j->kvs[d->sorted[r].i];
+			uint8_t key[KEY_LEN];
+			put_be(key, x->key, KEY_LEN);
+			MDB_val k = {KEY_LEN, key}, v = {x->val_len, j->vals + x->val_off};
+			rc = mdb_cursor_put(cur, &k, &v, MDB_NODUPDATA);
+			if (rc == MDB_KEYEXIST) {
+				d->dup++;
+				rc = 0;
+				continue;
+			}
+			if (rc)
+				break;
+			d->added++;
+			cnt[2 * x->up]++;
+			cnt[2 * x->down + 1]++;
+			uint64_t t = key_time(p, key);
+			if (t < lo)
+				lo = t;
+			if (t > hi)
+				hi = t;
+		}
+		if (cur)
+			mdb_cursor_close(cur);
+		added += d->added;
 	}
-	if (cur)
-		mdb_cursor_close(cur);
-	for (size_t i = 0; i < n_names && !rc; i++)
-		if (up[2 * i] || up[2 * i + 1])
-			rc = meta_add(p, txn, (uint16_t)i, up[2 * i], up[2 * i + 1]);
+	for (size_t i = 0; i < names_to; i++) {
+		if ((cnt[2 * i] || cnt[2 * i + 1]) && !rc)
+			rc = meta_add(p, txn, (uint16_t)i, cnt[2 * i], cnt[2 * i + 1]);
+		cnt[2 * i] = cnt[2 * i + 1] = 0;
+	}
 	if (!rc && added)
 		rc = span_update(p, txn, lo, hi);
-	free(up);
-	free(order);
-	free(kvs);
 	if (rc) {
 		mdb_txn_abort(txn);
-		return lmdb_err(rc, "insert into", p->path);
+		return rc;
 	}
+	*what = "commit";
 	if ((rc = mdb_txn_commit(txn)) != 0)
-		return lmdb_err(rc, "commit", p->path);
-	p->n_names = n_names; /* provisional names are now durable */
-	*ins += added;
-	*dups += dup;
-	(void)s;
+		return rc;
+	for (size_t b = 0; b < n; b++)
+		days[b]->done = true;
+	return 0;
+}
+
+/*
+ * Writer thread: commits the batches taken together, in order; a run of
+ * batches of the same single partition in one transaction. Returns false
+ * at the first failure, after which nothing more is committed.
+ */
+static bool commit_group(struct job **g, size_t n, bool refuse)
+{
+	for (size_t b = 0; b < n;) {
+		size_t e = b + 1;
+		while (e < n && g[b]->n_days == 1 && g[e]->n_days == 1 &&
+		       g[e]->days[0].p == g[b]->days[0].p)
+			e++;
+		if (refuse) {
+			for (; b < e; b++)
+				for (size_t i = 0; i < g[b]->n_days; i++)
+					g[b]->days[i].lmdb_rc = -1;
+			continue;
+		}
+		if (e > b + 1) {
+			struct day_job *d[MAX_INFLIGHT];
+			for (size_t k = b; k < e; k++)
+				d[k - b] = &g[k]->days[0];
+			int rc = commit_days(g + b, d, e - b);
+			for (size_t k = b; k < e; k++)
+				d[k - b]->lmdb_rc = rc ? -1 : 0;
+			d[0]->lmdb_rc = rc;
+			refuse = rc != 0;
+			b = e;
+			continue;
+		}
+		for (size_t i = 0; i < g[b]->n_days; i++) {
+			struct day_job *d = &g[b]->days[i];
+			if (refuse) {
+				d->lmdb_rc = -1;
+				continue;
+			}
+			d->lmdb_rc = commit_days(&g[b], &d, 1);
+			/* Partition by partition, as hd_store_insert promises. */
+			if (d->lmdb_rc)
+				refuse = true;
+		}
+		b = e;
+	}
+	return !refuse;
+}
+
+static void *writer_main(void *arg)
+{
+	hd_store *s = arg;
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct job *g[MAX_INFLIGHT];
+		size_t n = 0;
+		for (size_t i = 0; i < s->n_fifo; i++)
+			if (s->fifo[i]->state == J_QUEUED) {
+				s->fifo[i]->state = J_RUNNING;
+				g[n++] = s->fifo[i];
+			}
+		if (!n) {
+			if (s->writer_stop)
+				break;
+			pthread_cond_wait(&s->cv, &s->mu);
+			continue;
+		}
+		bool refuse = s->poisoned;
+		pthread_mutex_unlock(&s->mu);
+		bool ok = commit_group(g, n, refuse);
+		pthread_mutex_lock(&s->mu);
+		if (!ok)
+			s->poisoned = true;
+		for (size_t i = 0; i < n; i++)
+			g[i]->state = J_DONE;
+		pthread_cond_broadcast(&s->cv);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+/* Forgets every provisional peer index: after a failure, or a batch dropped. */
+static void drop_provisional(hd_store *s)
+{
+	for (size_t i = 0; i < s->n_parts; i++)
+		s->parts[i]->n_prov = s->parts[i]->n_names;
+}
+
+/* Waits for the oldest batch handed over, if any, and holds its result. */
+static void collect_one(hd_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!s->n_fifo) {
+		pthread_mutex_unlock(&s->mu);
+		return;
+	}
+	struct job *j = s->fifo[0];
+	while (j->state != J_DONE)
+		pthread_cond_wait(&s->cv, &s->mu);
+	memmove(&s->fifo[0], &s->fifo[1], --s->n_fifo * sizeof(s->fifo[0]));
+	j->state = J_FREE;
+	if (!s->n_fifo)
+		s->poisoned = false; /* every batch after the failure is collected */
+	pthread_mutex_unlock(&s->mu);
+	bool failed = false;
+	for (size_t i = 0; i < j->n_days; i++) {
+		struct day_job *d = &j->days[i];
+		if (d->done) {
+			d->p->n_names = d->names_to; /* its new peers are durable now */
+			s->held_ins += d->added;
+			s->held_dup += d->dup;
+		} else if (!failed) {
+			failed = true;
+			int rc = HT_E_IO; /* refused: an earlier batch failed */
+			if (d->lmdb_rc > 0 || d->lmdb_rc < -1)
+				rc = lmdb_err(d->lmdb_rc, d->what, d->p->path);
+			if (s->held_rc == HT_OK)
+				s->held_rc = rc;
+		}
+	}
+	if (failed)
+		drop_provisional(s);
+}
+
+/* Waits for every batch handed over and holds the results. */
+static void collect(hd_store *s)
+{
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		size_t n = s->n_fifo;
+		pthread_mutex_unlock(&s->mu);
+		if (!n)
+			return;
+		collect_one(s);
+	}
+}
+
+/* Hands job `j` to the writer thread, started on first use. */
+static int hand_over(hd_store *s, struct job *j)
+{
+	if (!s->writer_started) {
+		s->writer_stop = false;
+		if (pthread_create(&s->writer, NULL, writer_main, s) != 0)
+			return HT_E_IO;
+		s->writer_started = true;
+	}
+	pthread_mutex_lock(&s->mu);
+	j->state = J_QUEUED;
+	s->fifo[s->n_fifo++] = j;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
 	return HT_OK;
 }
 
-int hd_store_insert(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted, size_t *duplicates)
+/* Takes back the provisional peer indexes of a batch that is not handed over. */
+static void unprepare(struct job *j)
 {
-	*inserted = *duplicates = 0;
-	if (n == 0)
-		return HT_OK;
-	size_t *which = malloc(n * sizeof(*which));
-	if (!which)
-		return HT_E_NOMEM;
-	int rc = HT_OK;
+	for (size_t i = j->n_days; i-- > 0;)
+		j->days[i].p->n_prov = j->days[i].names_from;
+	j->n_days = 0;
+}
+
+/* Reports the held results, and clears them. */
+static int report(hd_store *s, size_t *inserted, size_t *duplicates)
+{
+	int rc = s->held_rc;
+	*inserted += s->held_ins;
+	*duplicates += s->held_dup;
+	s->held_ins = s->held_dup = 0;
+	s->held_rc = HT_OK;
+	return rc;
+}
+
+/*
+ * Owner's thread: groups a batch by day and prepares each day's share in
+ * `j`: encoded, peer indexes resolved (new ones provisional), sorted.
+ */
+static int prepare(hd_store *s, struct job *j, const ht_cdr *recs, size_t n)
+{
+	j->n_days = 0;
+	int rc = job_reserve(j, n);
+	size_t done = 0, *which = j->which, vo = 0;
 	/* Group by day: usually one, two around midnight. */
-	size_t done = 0;
-	while (done < n && rc == HT_OK) {
+	while (rc == HT_OK && done < n) {
 		uint32_t day = UINT32_MAX;
 		for (size_t i = 0; i < n; i++) {
 			uint32_t dd = day_of(recs[i].time_ms);
@@ -650,13 +964,94 @@ int hd_store_insert(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
 			if (day_of(recs[i].time_ms) == day)
 				which[done++] = i;
 		struct partition *p;
-		rc = part_get(s, day, true, &p);
+		if ((rc = part_get(s, day, true, &p)) != HT_OK)
+			break;
+		if (j->n_days == j->cap_days) {
+			size_t nc = j->cap_days ? 2 * j->cap_days : 4;
+			struct day_job *nd = realloc(j->days, nc * sizeof(*nd));
+			if (!nd) {
+				rc = HT_E_NOMEM;
+				break;
+			}
+			j->days = nd;
+			j->cap_days = nc;
+		}
+		struct day_job *d = &j->days[j->n_days++];
+		memset(d, 0, sizeof(*d));
+		d->p = p;
+		d->off = start;
+		d->n = done - start;
+		d->names_from = p->n_prov;
+		for (size_t i = start; i < done && rc == HT_OK; i++) {
+			const ht_cdr *r = &recs[which[i]];
+			struct kv *x = &j->kvs[i];
+			x->val_off = (uint32_t)vo;
+			if (encode(r, x, j->vals + vo) != 0) {
+				rc = HT_E_INVAL;
+				break;
+			}
+			rc = peer_index(p, r->upstream, &x->up);
+			if (rc == HT_OK)
+				rc = peer_index(p, r->downstream, &x->down);
+			x->key |= (uint64_t)x->down << 48;
+			put_be(j->vals + vo + 14, x->up, 2);
+			vo += x->val_len;
+			j->ord[i].key = x->key;
+			j->ord[i].i = i;
+		}
+		d->names_to = p->n_prov;
+		/* Key order: neighbouring records share pages, as in a merge. */
 		if (rc == HT_OK)
-			rc = insert_day(s, p, recs, which + start, done - start, inserted,
-					duplicates);
+			d->sorted = radix_sort(j->ord + start, j->tmp + start, d->n);
 	}
-	free(which);
 	return rc;
+}
+
+int hd_store_submit(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted, size_t *duplicates)
+{
+	struct job *j = NULL;
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i <= MAX_INFLIGHT && !j; i++)
+		if (s->jobs[i].state == J_FREE) /* one is: at most MAX_INFLIGHT - 1 are not */
+			j = &s->jobs[i];
+	pthread_mutex_unlock(&s->mu);
+	int rc = n ? prepare(s, j, recs, n) : HT_OK;
+	if (rc != HT_OK)
+		unprepare(j);
+	else if (n && s->held_rc == HT_OK && (rc = hand_over(s, j)) != HT_OK)
+		unprepare(j);
+	/* Keep a free slot: wait for the oldest (committed and synced, or failed). */
+	pthread_mutex_lock(&s->mu);
+	bool full = s->n_fifo == MAX_INFLIGHT;
+	pthread_mutex_unlock(&s->mu);
+	if (full)
+		collect_one(s);
+	int prev = report(s, inserted, duplicates);
+	if (prev != HT_OK) {
+		/* Batches after a failure are refused: their peers are not kept. */
+		drop_provisional(s);
+		return prev;
+	}
+	return rc;
+}
+
+int hd_store_flush(hd_store *s, size_t *inserted, size_t *duplicates)
+{
+	collect(s);
+	return report(s, inserted, duplicates);
+}
+
+int hd_store_insert(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted, size_t *duplicates)
+{
+	*inserted = *duplicates = 0;
+	pthread_mutex_lock(&s->mu);
+	bool pending = s->n_fifo > 0;
+	pthread_mutex_unlock(&s->mu);
+	if (pending || s->held_rc != HT_OK || s->held_ins || s->held_dup)
+		return HT_E_INVAL; /* a submitted batch is not flushed */
+	int rc = hd_store_submit(s, recs, n, inserted, duplicates);
+	int frc = hd_store_flush(s, inserted, duplicates);
+	return rc != HT_OK ? rc : frc;
 }
 
 /* ---- lookup ---- */
@@ -688,7 +1083,7 @@ static int decode(struct partition *p, const MDB_val *k, const MDB_val *v, ht_cd
 	if (u64_to_digits(get_be(b, 7), r->calling) || u64_to_digits(get_be(b + 7, 7), r->called))
 		return -1;
 	size_t up = get_be(b + 14, 2), down = get_be(k->mv_data, 2);
-	if (up >= p->n_names || down >= p->n_names)
+	if (up >= p->n_prov || down >= p->n_prov)
 		return -1;
 	strcpy(r->upstream, p->names[up]);
 	strcpy(r->downstream, p->names[down]);
@@ -723,7 +1118,7 @@ static int lookup_part(struct partition *p, const char *downstream, uint16_t hlo
 {
 	uint16_t down = 0;
 	if (downstream[0]) {
-		down = name_find(p, downstream, p->n_names);
+		down = name_find(p, downstream, p->n_prov);
 		if (!down)
 			return HT_OK; /* never handed this peer a call that day */
 	}
@@ -825,7 +1220,7 @@ int hd_store_find_call(hd_store *s, const char *calling, const char *called, uin
 		struct partition *p = s->parts[i];
 		if (p->day < day_of(from_ms) || p->day > day_of(to_ms))
 			continue;
-		for (size_t idx = 0; idx < p->n_names && !stop; idx++) {
+		for (size_t idx = 0; idx < p->n_prov && !stop; idx++) {
 			int rc = lookup_part(p, p->names[idx], h, h, from_ms, to_ms, match_pair, &m,
 					     &stop);
 			if (rc != HT_OK)
@@ -981,6 +1376,7 @@ int hd_store_compact_finish(hd_store *s, hd_store_compaction *j, int run_result)
 	struct partition *p = j->p;
 	int rc = run_result;
 	MDB_envinfo info;
+	collect(s); /* the partition may be closed below: no batch may be on it */
 	p->compacting = false;
 	if (rc != HT_OK) {
 		log_error("store: compacting %s failed; will try again later", p->path);
@@ -1030,6 +1426,7 @@ int hd_store_compact(hd_store *s, uint32_t day)
 
 int hd_store_expire(hd_store *s, uint64_t now_ms, size_t *dropped)
 {
+	collect(s); /* the writer may be using a partition */
 	*dropped = 0;
 	uint64_t keep_ms = (uint64_t)s->opts.retention_days * HD_STORE_DAY_MS;
 	size_t keep = 0;

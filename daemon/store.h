@@ -47,6 +47,26 @@ int hd_store_insert(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
 		    size_t *duplicates) HT_WUR;
 
 /*
+ * Pipelined insert, for importers: hd_store_submit checks and prepares the
+ * batch in the calling thread (the records are copied: `recs` may be
+ * reused) and hands it to the store's writer thread, which commits and
+ * syncs it as hd_store_insert does, while the caller goes on. Up to four
+ * batches are with the writer (waiting batches of one partition may be
+ * committed in one transaction: each is still all there or not at all).
+ * A submit returns once the batches before the last three are committed
+ * and synced, adding their counts to *inserted and *duplicates: those
+ * records are acknowledged. hd_store_flush waits for every submitted batch and adds
+ * their counts. A failed batch's error is returned by the call that
+ * collects it; a batch submitted with or after a failure is not stored.
+ * Every other function may be called in between (from the same thread);
+ * hd_store_insert only after a flush. hd_store_close waits for submitted
+ * batches but reports nothing: flush first.
+ */
+int hd_store_submit(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
+		    size_t *duplicates) HT_WUR;
+int hd_store_flush(hd_store *s, size_t *inserted, size_t *duplicates) HT_WUR;
+
+/*
  * The narrowing digest of a number pair: the first 16 bits of
  * BLAKE2b-256("hoptrace/v1 number-hint" || 0x00 || calling || 0x00 || called).
  * Unsalted: whoever learns it can test guesses of the pair (docs/store.md).

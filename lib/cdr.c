@@ -1,7 +1,10 @@
 /*
  * The CSV call-record parser (docs/cdr-csv.md): a byte-at-a-time RFC 4180
  * state machine that keeps at most max_columns fields of max_field bytes,
- * then turns each complete row into an ht_cdr or a refusal.
+ * then turns each complete row into an ht_cdr or a refusal. Plain lines
+ * (no quote, CR or NUL but a final CRLF, the header's number of fields,
+ * none too long) take a fast path that splits them at once: the state
+ * machine would do the same to them, byte by byte.
  */
 #include "hoptrace/cdr.h"
 
@@ -96,6 +99,13 @@ struct ht_csv_parser {
 
 	ht_csv_stats stats;
 	ht_cdr cdr;
+
+	/* The last RFC 3339 time of the exact form YYYY-MM-DDTHH:MM:SS.mmmZ:
+	 * its text up to the minute and that minute's epoch ms (times come in
+	 * order, so most rows share it). */
+	char tprefix[17];
+	bool have_tprefix;
+	uint64_t tprefix_ms;
 };
 
 int ht_csv_parser_new(const ht_csv_options *opt, ht_csv_parser **out)
@@ -360,6 +370,11 @@ static void parse_header(ht_csv_parser *p)
 	p->have_header = true;
 }
 
+static bool digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
 static bool parse_time(ht_csv_parser *p, const char *f, size_t len, uint64_t *ms)
 {
 	char q[QUOTE_MAX * 4 + 8];
@@ -380,17 +395,62 @@ static bool parse_time(ht_csv_parser *p, const char *f, size_t len, uint64_t *ms
 		*ms = v;
 		return true;
 	}
+	/* The same minute as the last time: only the seconds and milliseconds
+	 * are new. ht_time_parse_rfc3339 accepted the minute, and SS.mmm below
+	 * 60 s gives the value it would. */
+	bool exact = len == 24 && f[19] == '.' && f[23] == 'Z' && f[17] >= '0' && f[17] <= '5' &&
+		     digit(f[18]) && digit(f[20]) && digit(f[21]) && digit(f[22]);
+	if (exact && p->have_tprefix && memcmp(f, p->tprefix, sizeof(p->tprefix)) == 0) {
+		*ms = p->tprefix_ms + (uint64_t)((f[17] - '0') * 10 + (f[18] - '0')) * 1000 +
+		      (uint64_t)((f[20] - '0') * 100 + (f[21] - '0') * 10 + (f[22] - '0'));
+		return true;
+	}
 	if (ht_time_parse_rfc3339(f, len, ms) != HT_OK) {
 		quote_value(q, sizeof(q), f, len);
 		fault(p, HT_CSV_BAD_TIME, HT_CSV_COL_TIME,
 		      "%s is neither RFC 3339 with Z or an offset nor epoch milliseconds", q);
 		return false;
 	}
+	if (exact) {
+		memcpy(p->tprefix, f, sizeof(p->tprefix));
+		p->tprefix_ms = *ms - (*ms % 60000);
+		p->have_tprefix = true;
+	}
+	return true;
+}
+
+/* True when f[0..n) are all digits. */
+static bool all_digits(const char *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!digit(f[i]))
+			return false;
 	return true;
 }
 
 static bool parse_number(ht_csv_parser *p, int col, const char *f, size_t len, char out[16])
 {
+	/* The common forms, which ht_e164_normalize_why passes through as they
+	 * are (+ and 7-15 digits, no leading 0; with NANP as the default
+	 * country, 1 and 10 digits) or with a 1 in front (10 digits, the first
+	 * 2-9). Anything else takes the full rule. */
+	bool nanp = p->opt.default_cc && p->opt.default_cc[0];
+	if (len >= 8 && len <= 16 && f[0] == '+' && f[1] != '0' && all_digits(f + 1, len - 1)) {
+		memcpy(out, f + 1, len - 1);
+		out[len - 1] = '\0';
+		return true;
+	}
+	if (nanp && len == 11 && f[0] == '1' && all_digits(f, len)) {
+		memcpy(out, f, len);
+		out[len] = '\0';
+		return true;
+	}
+	if (nanp && len == 10 && f[0] >= '2' && f[0] <= '9' && all_digits(f, len)) {
+		out[0] = '1';
+		memcpy(out + 1, f, len);
+		out[len + 1] = '\0';
+		return true;
+	}
 	ht_e164_reason why;
 	if (ht_e164_normalize_why(f, len, p->opt.default_cc, out, &why) != HT_OK) {
 		/* Numbers are not quoted: import messages end up in logs. */
@@ -413,13 +473,14 @@ static bool parse_trunk(ht_csv_parser *p, int col, const char *f, size_t len,
 	ht_trunk_kind k = p->opt.trunk_map(p->opt.trunk_ud, f, len, prov);
 	if (k == HT_TRUNK_LOCAL)
 		return true;
-	quote_value(q, sizeof(q), f, len);
 	if (k != HT_TRUNK_PEER) {
+		quote_value(q, sizeof(q), f, len);
 		fault(p, HT_CSV_UNKNOWN_TRUNK, col, "unknown trunk group %s", q);
 		return false;
 	}
 	size_t n = strnlen(prov, sizeof(prov));
 	if (n == sizeof(prov) || !ht_provider_id_valid(prov, n)) {
+		quote_value(q, sizeof(q), f, len);
 		fault(p, HT_CSV_UNKNOWN_TRUNK, col,
 		      "the trunk map gives an invalid provider ID for trunk group %s", q);
 		return false;
@@ -664,6 +725,61 @@ static int flush_bom(ht_csv_parser *p, ht_csv_row_fn on_row, void *ud)
 	return 0;
 }
 
+/*
+ * At the start of a data row: if the line in s[0..avail) is complete and
+ * plain (no quote, NUL or CR but a final CR of CRLF, exactly the header's
+ * number of fields, none longer than max_field), splits and reports it as
+ * the state machine would, and returns the bytes it took (line end
+ * included; *rc is the row callback's result). Otherwise returns 0 and the
+ * state machine reads the line. memchr does the scanning.
+ */
+static size_t fast_line(ht_csv_parser *p, const uint8_t *s, size_t avail, ht_csv_row_fn on_row,
+			void *ud, int *rc)
+{
+	const uint8_t *nl = memchr(s, '\n', avail);
+	if (!nl)
+		return 0;
+	size_t used = (size_t)(nl - s) + 1, len = used - 1;
+	if (len && s[len - 1] == '\r')
+		len--; /* CRLF: the CR is part of the line end */
+	if (len == 0)
+		return 0; /* a blank line */
+	if (memchr(s, '"', len) || memchr(s, '\0', len) || memchr(s, '\r', len))
+		return 0;
+	size_t nf = 0, f0 = 0, maxf = p->opt.max_field;
+	for (;;) {
+		const uint8_t *c = memchr(s + f0, ',', len - f0);
+		if (!c)
+			break;
+		size_t i = (size_t)(c - s);
+		if (nf + 1 >= p->ncols || i - f0 > maxf)
+			return 0;
+		char *f = field(p, nf);
+		memcpy(f, s + f0, i - f0);
+		f[i - f0] = '\0';
+		p->flen[nf++] = i - f0;
+		f0 = i + 1;
+	}
+	if (nf + 1 != p->ncols || len - f0 > maxf)
+		return 0;
+	char *f = field(p, nf);
+	memcpy(f, s + f0, len - f0);
+	f[len - f0] = '\0';
+	p->flen[nf++] = len - f0;
+	/* What the state machine leaves at the '\n' of a row. */
+	p->stats.bytes += used;
+	p->nfields = nf;
+	p->cur_len = 0;
+	p->row_data = true;
+	p->after_lf = false;
+	*rc = end_row(p, on_row, ud);
+	next_row(p);
+	p->line++;
+	p->stats.lines++;
+	p->after_lf = true;
+	return used;
+}
+
 int ht_csv_feed(ht_csv_parser *p, const uint8_t *data, size_t len, ht_csv_row_fn on_row, void *ud)
 {
 	if (p->dead)
@@ -671,6 +787,17 @@ int ht_csv_feed(ht_csv_parser *p, const uint8_t *data, size_t len, ht_csv_row_fn
 	if (p->finished)
 		return HT_E_INVAL;
 	for (size_t i = 0; i < len; i++) {
+		if (p->have_header && p->st == ST_FIELD_START && p->nfields == 0 && !p->row_data &&
+		    p->bom_done) {
+			int rc = 0;
+			size_t used = fast_line(p, data + i, len - i, on_row, ud, &rc);
+			if (rc)
+				return rc;
+			if (used) {
+				i += used - 1;
+				continue;
+			}
+		}
 		uint8_t c = data[i];
 		p->stats.bytes++;
 		if (!p->bom_done) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hoptrace/cdr.h"
+#include "hoptrace/timefmt.h"
 
 #define HEADER "time,calling,called,in_trunk,out_trunk,customer_ref,attestation,origid,call_id\n"
 #define GOOD                                                                                       \
@@ -893,6 +894,117 @@ static void test_uuid_and_names(void **state)
 	assert_string_equal(ht_csv_column_name(HT_CSV_NCOLS), "?");
 }
 
+/*
+ * The parser's shortcuts give what the general rules give: a time in the
+ * same minute as the row before, numbers in their usual forms, plain lines
+ * (whole input) against the state machine alone (one byte at a time).
+ */
+static void test_shortcuts_agree(void **state)
+{
+	(void)state;
+	static const char *const times[] = {
+		"2026-11-29T05:23:00.000Z",
+		"2026-11-29T05:23:59.999Z",
+		"2026-11-29T05:23:60.000Z",
+		"2026-11-29T05:23:07.5Z",
+		"2026-11-29T05:23:07Z",
+		"2026-11-29T05:23:07.123+01:00",
+		"2026-11-29t05:23:07.123Z",
+		"2026-11-29T05:23:7 .123Z",
+		"2026-11-29T05:23:07.12xZ",
+		"2026-11-29T05:23:07.123z",
+		"2026-11-29T05:24:00.001Z",
+		"2026-11-29T05:23:07.1234",
+		"2026-02-29T05:23:07.123Z",
+		"2024-02-29T23:59:59.999Z",
+		"2024-02-29T23:59:09.009Z",
+		"0000-01-01T00:00:01.000Z",
+		"9999-12-31T23:59:59.999Z",
+		"2026-11-29T05:23:0a.123Z",
+		"1795929818000",
+	};
+	static const char *const numbers[] = {
+		"+12025550143",
+		"+02025550143",
+		"+1202555014",
+		"+123456",
+		"+1234567",
+		"+123456789012345",
+		"+1234567890123456",
+		"2025550143",
+		"1025550143",
+		"12025550143",
+		"02025550143",
+		"202555014",
+		"+1 202 555 0143",
+		"(202) 555-0143",
+		"tel:+12025550143",
+		"22025550143",
+		"+",
+		"12025550143 ",
+	};
+	const char *ccs[2] = {"1", NULL};
+	size_t nt = sizeof(times) / sizeof(times[0]), nn = sizeof(numbers) / sizeof(numbers[0]);
+	size_t cap = (nt + 1) * nn * 128 + sizeof(HEADER);
+	char *csv = malloc(cap);
+	assert_non_null(csv);
+	size_t len = (size_t)snprintf(csv, cap, "%s", HEADER);
+	/* Each time, then every number with it: most rows repeat the minute before. */
+	for (size_t t = 0; t < nt; t++)
+		for (size_t n = 0; n < nn; n++)
+			len += (size_t)snprintf(csv + len, cap - len,
+						"%s,%s,+12025550144,PEER-A,CUST,,,,%s", times[t],
+						numbers[n], n % 2 ? "\r\n" : "\n");
+	for (int k = 0; k < 2; k++) {
+		struct coll whole = {0}, bytes = {0};
+		ht_csv_options o = {.trunk_map = trunk_map, .default_cc = ccs[k]};
+		ht_csv_parser *p;
+		assert_int_equal(ht_csv_parser_new(&o, &p), HT_OK);
+		assert_int_equal(ht_csv_feed(p, (const uint8_t *)csv, len, collect, &whole), HT_OK);
+		assert_int_equal(ht_csv_finish(p, collect, &whole), HT_OK);
+		ht_csv_parser_free(p);
+		assert_int_equal(ht_csv_parser_new(&o, &p), HT_OK);
+		for (size_t i = 0; i < len; i++)
+			assert_int_equal(
+				ht_csv_feed(p, (const uint8_t *)csv + i, 1, collect, &bytes),
+				HT_OK);
+		assert_int_equal(ht_csv_finish(p, collect, &bytes), HT_OK);
+		ht_csv_parser_free(p);
+		expect_same(&whole, &bytes);
+		assert_int_equal(whole.n, nt * nn);
+		for (size_t t = 0, row = 0; t < nt; t++) {
+			uint64_t ms;
+			bool time_ok =
+				ht_time_parse_rfc3339(times[t], strlen(times[t]), &ms) == HT_OK;
+			if (strcmp(times[t], "1795929818000") == 0) {
+				time_ok = true;
+				ms = 1795929818000ULL;
+			}
+			for (size_t n = 0; n < nn; n++, row++) {
+				char want[HT_E164_BUF];
+				bool num_ok = ht_e164_normalize(numbers[n], strlen(numbers[n]),
+								ccs[k], want) == HT_OK;
+				const struct got *g = &whole.v[row];
+				assert_int_equal(g->line, row + 2);
+				if (!time_ok) {
+					assert_int_equal(g->reason, HT_CSV_BAD_TIME);
+				} else if (!num_ok) {
+					assert_int_equal(g->reason, HT_CSV_BAD_NUMBER);
+				} else {
+					if (!g->has_cdr)
+						fail_msg("row %zu (%s, %s): %s", row, times[t],
+							 numbers[n], g->msg);
+					assert_int_equal(g->cdr.time_ms, ms);
+					assert_string_equal(g->cdr.calling, want);
+				}
+			}
+		}
+		coll_free(&whole);
+		coll_free(&bytes);
+	}
+	free(csv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +1028,7 @@ int main(void)
 		cmocka_unit_test(test_callback_stops),
 		cmocka_unit_test(test_trunk_map_calls),
 		cmocka_unit_test(test_uuid_and_names),
+		cmocka_unit_test(test_shortcuts_agree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -369,6 +369,143 @@ static void test_compaction(void **state)
 	assert_int_equal(tu_count_entries(fx->dir), 2); /* no .tmp left behind */
 }
 
+/* The stats' count for provider `id` ("" = here), as downstream; -1 if not listed. */
+static long peer_down(hd_store *s, const char *id)
+{
+	hd_store_stats st;
+	assert_int_equal(hd_store_stats_get(s, &st), HT_OK);
+	long n = -1;
+	for (size_t i = 0; i < st.n_peers; i++)
+		if (strcmp(st.peers[i].provider_id, id) == 0)
+			n = (long)st.peers[i].as_downstream;
+	hd_store_stats_free(&st);
+	return n;
+}
+
+/*
+ * Pipelined batches, as the import submits them: up to four are with the
+ * writer (a submit acknowledges the batches before those), a batch may
+ * bring new peers while the ones before it (with their own new peers) are
+ * still being committed, and the caller may reuse its buffer at once.
+ */
+static void test_submit_pipeline(void **state)
+{
+	struct fixture *fx = *state;
+	ht_cdr a[3] = {rec(T0, "12025550101", "12025550000", "P-1", "P-2"),
+		       rec(T0 + 1, "12025550102", "12025550000", "", "P-2"),
+		       rec(T0 + 2, "12025550103", "12025550000", "P-1", "")};
+	ht_cdr keep[3];
+	memcpy(keep, a, sizeof(a));
+	ht_cdr b[2] = {rec(T0 + 3, "12025550104", "12025550000", "P-3", "P-2"),
+		       rec(T0 + 4, "12025550105", "12025550000", "P-2", "P-4")};
+	size_t ins = 0, dup = 0;
+	struct found f;
+	assert_int_equal(hd_store_submit(fx->s, a, 3, &ins, &dup), HT_OK);
+	assert_int_equal(ins, 0);   /* nothing acknowledged yet */
+	memset(a, 0x5a, sizeof(a)); /* the store has its own copy */
+	assert_int_equal(hd_store_submit(fx->s, b, 2, &ins, &dup), HT_OK);
+	assert_int_equal(ins, 0);
+	ht_cdr b2 = rec(T0 + 10, "12025550111", "12025550000", "P-3", "P-9");
+	assert_int_equal(hd_store_submit(fx->s, &b2, 1, &ins, &dup), HT_OK);
+	assert_int_equal(ins, 0);
+	ht_cdr b3 = rec(T0 + 11, "12025550112", "12025550000", "", "P-9");
+	assert_int_equal(hd_store_submit(fx->s, &b3, 1, &ins, &dup), HT_OK);
+	assert_int_equal(ins, 3); /* a is committed and synced */
+	/* A synchronous insert must not overtake a submitted batch. */
+	size_t i2, d2;
+	assert_int_equal(hd_store_insert(fx->s, b, 1, &i2, &d2), HT_E_INVAL);
+	assert_int_equal(hd_store_flush(fx->s, &ins, &dup), HT_OK);
+	assert_int_equal(ins, 7);
+	assert_int_equal(dup, 0);
+	assert_int_equal(hd_store_flush(fx->s, &ins, &dup), HT_OK); /* nothing left */
+	assert_int_equal(ins, 7);
+	assert_int_equal(lookup(fx->s, "P-9", b2.calling, b2.called, T0, T0 + 10, &f), 1);
+	assert_memory_equal(&f.recs[0], &b2, sizeof(b2));
+	assert_int_equal(lookup(fx->s, "P-2", keep[0].calling, keep[0].called, T0, T0, &f), 1);
+	assert_memory_equal(&f.recs[0], &keep[0], sizeof(keep[0]));
+	assert_int_equal(lookup(fx->s, "", keep[2].calling, keep[2].called, T0, T0 + 9, &f), 1);
+	assert_string_equal(f.recs[0].upstream, "P-1");
+	assert_int_equal(lookup(fx->s, "P-4", b[1].calling, b[1].called, T0, T0 + 9, &f), 1);
+	assert_memory_equal(&f.recs[0], &b[1], sizeof(b[1]));
+	assert_int_equal(peer_down(fx->s, "P-2"), 3);
+	assert_int_equal(peer_down(fx->s, "P-9"), 2);
+
+	/* Duplicates are counted when their batch is collected. */
+	ins = dup = 0;
+	assert_int_equal(hd_store_submit(fx->s, b, 2, &ins, &dup), HT_OK);
+	assert_int_equal(hd_store_flush(fx->s, &ins, &dup), HT_OK);
+	assert_int_equal(ins, 0);
+	assert_int_equal(dup, 2);
+
+	/* A bad batch is refused whole, with its new peer, while the good one
+	 * before it stands and is acknowledged by the same call. */
+	ht_cdr c = rec(T0 + 5, "12025550106", "12025550000", "", "P-5");
+	ht_cdr bad[2] = {rec(T0 + 6, "12025550107", "12025550000", "", "P-6"),
+			 rec(T0 + 7, "12025550108", "0123", "", "P-6")};
+	ins = dup = 0;
+	assert_int_equal(hd_store_submit(fx->s, &c, 1, &ins, &dup), HT_OK);
+	assert_int_equal(hd_store_submit(fx->s, bad, 2, &ins, &dup), HT_E_INVAL);
+	assert_int_equal(hd_store_flush(fx->s, &ins, &dup), HT_OK);
+	assert_int_equal(ins, 1);
+	assert_int_equal(lookup(fx->s, "P-6", bad[0].calling, bad[0].called, T0, T0 + 9, &f), 0);
+	assert_int_equal(peer_down(fx->s, "P-6"), -1);
+	assert_int_equal(peer_down(fx->s, "P-5"), 1);
+	/* The refused batch's peer index goes to the next new peer. */
+	ht_cdr d = rec(T0 + 8, "12025550109", "12025550000", "", "P-7");
+	assert_int_equal(hd_store_insert(fx->s, &d, 1, &ins, &dup), HT_OK);
+	assert_int_equal(lookup(fx->s, "P-7", d.calling, d.called, T0, T0 + 9, &f), 1);
+	assert_string_equal(f.recs[0].downstream, "P-7");
+	assert_int_equal(peer_down(fx->s, "P-7"), 1);
+
+	/* Closing waits for a submitted batch: it is there after a reopen. */
+	ht_cdr e = rec(T0 + 9, "12025550110", "12025550000", "P-8", "P-2");
+	ins = 0;
+	assert_int_equal(hd_store_submit(fx->s, &e, 1, &ins, &dup), HT_OK);
+	hd_store_close(fx->s);
+	hd_store_opts o = {.dir = fx->dir, .retention_days = 90};
+	assert_int_equal(hd_store_open(&fx->s, &o), HT_OK);
+	assert_int_equal(lookup(fx->s, "P-2", e.calling, e.called, T0, T0 + 9, &f), 1);
+	assert_string_equal(f.recs[0].upstream, "P-8");
+}
+
+/* Many batches back to back, across midnight: the pipeline loses and repeats nothing. */
+static void test_submit_many(void **state)
+{
+	struct fixture *fx = *state;
+	enum { N = 20000, B = 700 };
+	ht_cdr *rs = calloc(N, sizeof(*rs));
+	assert_non_null(rs);
+	uint64_t start = 20001 * DAY - N / 2 * 10;
+	for (int i = 0; i < N; i++) {
+		char calling[16], up[16], down[16];
+		snprintf(calling, sizeof(calling), "1202%07d", i);
+		snprintf(up, sizeof(up), "U-%d", i % 37);
+		snprintf(down, sizeof(down), "D-%d", (i * 7) % 301);
+		rs[i] = rec(start + (uint64_t)i * 10, calling, "12025550000", i % 5 ? up : "",
+			    i % 11 ? down : "");
+	}
+	size_t ins = 0, dup = 0;
+	for (int i = 0; i < N; i += B)
+		assert_int_equal(hd_store_submit(fx->s, rs + i, N - i < B ? N - i : B, &ins, &dup),
+				 HT_OK);
+	assert_int_equal(hd_store_flush(fx->s, &ins, &dup), HT_OK);
+	assert_int_equal(ins, N);
+	assert_int_equal(dup, 0);
+	hd_store_stats st;
+	assert_int_equal(hd_store_stats_get(fx->s, &st), HT_OK);
+	assert_int_equal(st.records, N);
+	assert_int_equal(st.partitions, 2);
+	hd_store_stats_free(&st);
+	struct found f;
+	for (int i = 0; i < N; i += 13) {
+		assert_int_equal(lookup(fx->s, rs[i].downstream, rs[i].calling, rs[i].called,
+					rs[i].time_ms, rs[i].time_ms, &f),
+				 1);
+		assert_memory_equal(&f.recs[0], &rs[i], sizeof(rs[i]));
+	}
+	free(rs);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -386,6 +523,8 @@ int main(void)
 		T(test_stats_per_peer_and_reopen),
 		T(test_invalid_records_refused),
 		T(test_compaction),
+		T(test_submit_pipeline),
+		T(test_submit_many),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
