@@ -5,7 +5,8 @@
 #   make test   build everything, run the whole suite: a gcc build and a
 #               clang AddressSanitizer + UndefinedBehaviorSanitizer build
 #   make fuzz   run every fuzz target for FUZZ_SECONDS (default 60) each
-#   make bench  the call-record store against SQLite, 10M records (bench/README.md)
+#   make bench  the store against SQLite (10M records), then trace latency, hop
+#               throughput and a flood on real daemons (bench/README.md)
 
 DEB_PACKAGES := build-essential cmake pkg-config clang libclang-rt-14-dev \
 	libsodium-dev libuv1-dev libprotobuf-c-dev protobuf-c-compiler \
