@@ -201,8 +201,9 @@ trace_one() {
 	id=$("$HT" trace start --calling "$1" --called "$2" --time "$3" -s "$W/C0.sock") ||
 		fail "trace start: $id"
 	id=$(echo "$id" | tr -d '[:space:]')
-	# Every `trace show` makes the initiator commit (synced) what it holds,
-	# on its event loop: ask rarely while the trace is likely still running.
+	# Every `trace show` waits for the initiator to commit (synced, on a
+	# worker thread) what it holds: ask rarely while the trace likely runs.
+	# The time measured is the daemon's own, so polling does not count.
 	sleep "$first_poll"
 	i=0
 	while :; do
