@@ -119,6 +119,15 @@ int ctl_client_open(const char *path, struct ctl_client **out);
  */
 int ctl_client_call(struct ctl_client *c, const struct ht_ctl_request *req, int timeout_ms,
 		    struct ht_ctl_response *resp);
+/*
+ * The two halves of ctl_client_call, for pipelining (spec/control.md,
+ * section 4.1: responses come in request order): send a request, and read
+ * the next response, which answers a request of type `type`.
+ */
+int ctl_client_send(struct ctl_client *c, const struct ht_ctl_request *req, int timeout_ms);
+int ctl_client_recv(struct ctl_client *c, int type, int timeout_ms, struct ht_ctl_response *resp);
+/* Whether a response has begun to arrive (ctl_client_recv would not wait long). */
+bool ctl_client_readable(struct ctl_client *c);
 /* Closes the connection. NULL is allowed. */
 void ctl_client_close(struct ctl_client *c);
 

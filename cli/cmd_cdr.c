@@ -48,6 +48,12 @@ static void json_time(struct out *o, const char *key, uint64_t ms)
 #define JSON_ERRORS_MAX 100000
 /* Progress line updates, at most this often. */
 #define PROGRESS_EVERY_MS 250
+/*
+ * Import chunks sent and not yet answered, at most: 4 MiB, ~48,000 rows of
+ * typical CDRs, so that the daemon has rows ready for the store's next
+ * commit while it syncs one (docs/store.md; hoptraced reads up to 32).
+ */
+#define IMPORT_IN_FLIGHT 16
 
 struct import {
 	const char *name; /* for messages: the path, or "<stdin>" */
@@ -199,32 +205,50 @@ static int import_summary(const struct import *im)
 	return im->last.rows_rejected > 0 ? EXIT_REJECTED : EXIT_OK;
 }
 
-/* Streams the open file `fd` to the daemon, chunk by chunk. */
+/*
+ * Streams the open file `fd` to the daemon, chunk by chunk, with up to
+ * IMPORT_IN_FLIGHT chunks sent before their replies (spec/control.md,
+ * section 6.4): the daemon parses the next chunks while the store syncs
+ * one, instead of waiting for this client after every reply.
+ */
 static int import_stream(struct import *im, struct ctl_client *c, int fd)
 {
 	uint8_t *buf = malloc(HT_CTL_IMPORT_CHUNK_MAX);
 	if (!buf)
 		return fail(EXIT_ERROR, "out of memory");
 	int ret = EXIT_OK;
-	bool last = false;
-	while (!last && ret == EXIT_OK) {
-		ssize_t n = read_full(fd, buf, HT_CTL_IMPORT_CHUNK_MAX);
-		if (n < 0) {
-			progress_clear(im);
-			ret = fail(EXIT_ERROR, "%s: %s", im->name, strerror(errno));
-			break;
+	bool last_sent = false, lasts[IMPORT_IN_FLIGHT];
+	size_t sent = 0, answered = 0;
+	while (ret == EXIT_OK && (!last_sent || answered < sent)) {
+		/* Replies are read as soon as they come, so that they never pile
+		 * up in the daemon (it drops a client that does not read). */
+		if (!last_sent && sent - answered < IMPORT_IN_FLIGHT &&
+		    (answered == sent || !ctl_client_readable(c))) {
+			ssize_t n = read_full(fd, buf, HT_CTL_IMPORT_CHUNK_MAX);
+			if (n < 0) {
+				progress_clear(im);
+				ret = fail(EXIT_ERROR, "%s: %s", im->name, strerror(errno));
+				break;
+			}
+			bool last = (size_t)n < HT_CTL_IMPORT_CHUNK_MAX;
+			ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_IMPORT};
+			req.import.data = buf;
+			req.import.len = (size_t)n;
+			req.import.last = last;
+			req.import.total_bytes = im->total;
+			if ((ret = ctl_client_send(c, &req, CTL_CHUNK_TIMEOUT_MS)) != EXIT_OK)
+				break;
+			im->sent += (uint64_t)n;
+			lasts[sent++ % IMPORT_IN_FLIGHT] = last;
+			last_sent = last;
+			continue;
 		}
-		last = (size_t)n < HT_CTL_IMPORT_CHUNK_MAX;
-		ht_ctl_request req = {.version = HT_CTL_VERSION, .type = HT_CTL_CDR_IMPORT};
-		req.import.data = buf;
-		req.import.len = (size_t)n;
-		req.import.last = last;
-		req.import.total_bytes = im->total;
+		/* Replies come in order: this one answers chunk number `answered`. */
+		bool last = lasts[answered++ % IMPORT_IN_FLIGHT];
 		ht_ctl_response resp;
-		ret = ctl_client_call(c, &req, CTL_CHUNK_TIMEOUT_MS, &resp);
+		ret = ctl_client_recv(c, HT_CTL_CDR_IMPORT, CTL_CHUNK_TIMEOUT_MS, &resp);
 		if (ret != EXIT_OK)
 			break;
-		im->sent += (uint64_t)n;
 		take_reply(im, &resp.progress);
 		bool done = resp.progress.done;
 		ht_ctl_response_clear(&resp);

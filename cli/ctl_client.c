@@ -194,14 +194,11 @@ static int recv_response(struct ctl_client *c, int timeout_s, ht_ctl_response *r
 	}
 }
 
-int ctl_client_call(struct ctl_client *c, const ht_ctl_request *req, int timeout_ms,
-		    ht_ctl_response *resp)
+/* Reads the next response, to a request of type `type`, by the deadline set. */
+static int recv_checked(struct ctl_client *c, int type, int timeout_ms, ht_ctl_response *resp)
 {
 	memset(resp, 0, sizeof(*resp));
-	c->deadline = clock_ms(CLOCK_MONOTONIC) + (uint64_t)timeout_ms;
-	int ret = send_request(c, req);
-	if (ret == EXIT_OK)
-		ret = recv_response(c, (timeout_ms + 999) / 1000, resp);
+	int ret = recv_response(c, (timeout_ms + 999) / 1000, resp);
 	if (ret != EXIT_OK)
 		return ret;
 	if (resp->result == HT_CTL_RESULT_UNSUPPORTED_VERSION || resp->version != HT_CTL_VERSION)
@@ -214,18 +211,45 @@ int ctl_client_call(struct ctl_client *c, const ht_ctl_request *req, int timeout
 		ret = fail(EXIT_ERROR,
 			   "%s: hoptraced does not know the %s request (is it older than this "
 			   "hoptrace?)%s%s",
-			   c->path, ht_ctl_type_name(req->type), resp->detail[0] ? ": " : "",
-			   resp->detail);
+			   c->path, ht_ctl_type_name((ht_ctl_type)type),
+			   resp->detail[0] ? ": " : "", resp->detail);
 	else if (resp->result != HT_CTL_RESULT_OK)
 		ret = fail(EXIT_ERROR, "%s: hoptraced refused the %s request: %s%s%s", c->path,
-			   ht_ctl_type_name(req->type), ht_ctl_result_name(resp->result),
+			   ht_ctl_type_name((ht_ctl_type)type), ht_ctl_result_name(resp->result),
 			   resp->detail[0] ? ": " : "", resp->detail);
-	else if (resp->type != req->type)
+	else if ((int)resp->type != type)
 		ret = fail(EXIT_ERROR, "%s: hoptraced answered a %s request with %s", c->path,
-			   ht_ctl_type_name(req->type), ht_ctl_type_name(resp->type));
+			   ht_ctl_type_name((ht_ctl_type)type), ht_ctl_type_name(resp->type));
 	if (ret != EXIT_OK)
 		ht_ctl_response_clear(resp);
 	return ret;
+}
+
+int ctl_client_call(struct ctl_client *c, const ht_ctl_request *req, int timeout_ms,
+		    ht_ctl_response *resp)
+{
+	memset(resp, 0, sizeof(*resp));
+	c->deadline = clock_ms(CLOCK_MONOTONIC) + (uint64_t)timeout_ms;
+	int ret = send_request(c, req);
+	return ret == EXIT_OK ? recv_checked(c, req->type, timeout_ms, resp) : ret;
+}
+
+int ctl_client_send(struct ctl_client *c, const ht_ctl_request *req, int timeout_ms)
+{
+	c->deadline = clock_ms(CLOCK_MONOTONIC) + (uint64_t)timeout_ms;
+	return send_request(c, req);
+}
+
+bool ctl_client_readable(struct ctl_client *c)
+{
+	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	return c->off < c->len || poll(&p, 1, 0) > 0;
+}
+
+int ctl_client_recv(struct ctl_client *c, int type, int timeout_ms, ht_ctl_response *resp)
+{
+	c->deadline = clock_ms(CLOCK_MONOTONIC) + (uint64_t)timeout_ms;
+	return recv_checked(c, type, timeout_ms, resp);
 }
 
 void ctl_client_close(struct ctl_client *c)

@@ -22,13 +22,16 @@
 #define CTL_MAX_CLIENTS 64
 #define CTL_IDLE_MS     30000
 #define CTL_MAX_QUEUED  (4u << 20)
+/* Over this much unsent output, nothing more is read from the client. */
+#define CTL_PAUSE_QUEUED (1u << 20)
 
 struct ctl_server {
 	uv_pipe_t pipe;
+	uv_async_t wake; /* the store's writer has committed: imports go on */
 	struct hd_daemon *d;
 	size_t n_clients;
 	struct ctl_client *clients;
-	bool bound, pipe_closed;
+	bool bound, pipe_closed, wake_closed;
 };
 
 struct ctl_client {
@@ -40,13 +43,29 @@ struct ctl_client {
 	size_t queued;
 	int handles_open;
 	struct ctl_client *next;
-	hd_import *import; /* a CDR import in progress on this connection */
+	hd_import *import;       /* a CDR import in progress on this connection */
+	struct ctl_defer *defer; /* a trace command waiting for the initiator: reading stops */
+	uint8_t *parked;         /* a request waiting for the import's replies before it */
+	size_t parked_len;
+	ht_ctl_type parked_type;
+	uint8_t *held; /* what was read after it, handled once it is answered */
+	size_t held_len;
+	bool paused; /* not reading */
+	bool yield;  /* an import chunk was handled this turn: the rest waits for the next */
+};
+
+/* A trace command answered once the initiator has written what it must (initiator.h). */
+struct ctl_defer {
+	struct ctl_client *c; /* NULL once the client has gone */
+	struct hd_daemon *d;
+	ht_ctl_request req;
+	ht_ctl_response resp;
 };
 
 /* The server lives until its pipe and every client have closed. */
 static void server_maybe_free(struct ctl_server *srv)
 {
-	if (srv->pipe_closed && srv->n_clients == 0)
+	if (srv->pipe_closed && srv->wake_closed && srv->n_clients == 0)
 		free(srv);
 }
 
@@ -65,6 +84,10 @@ static void on_client_closed(uv_handle_t *h)
 	srv->n_clients--;
 	ht_ctl_reader_free(&c->rd);
 	hd_import_free(c->import); /* a dropped import promises nothing unacknowledged */
+	if (c->defer)
+		c->defer->c = NULL;
+	free(c->parked);
+	free(c->held);
 	free(c);
 	server_maybe_free(srv);
 }
@@ -85,15 +108,20 @@ struct ctl_write {
 	size_t len;
 };
 
+static void client_resume(struct ctl_client *c);
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct ctl_write *w = (struct ctl_write *)req;
 	struct ctl_client *c = w->c;
+	bool was_over = c->queued > CTL_PAUSE_QUEUED;
 	c->queued -= w->len;
 	free(w->buf);
 	free(w);
 	if (status < 0 || (c->close_after_write && c->queued == 0))
 		client_close(c);
+	else if (was_over && c->queued <= CTL_PAUSE_QUEUED)
+		client_resume(c); /* it reads its responses again: so do we */
 }
 
 static void client_send(struct ctl_client *c, const ht_ctl_response *resp)
@@ -176,59 +204,110 @@ static ht_ctl_peer *fill_peers(struct hd_daemon *d, size_t *n)
 	return ps;
 }
 
-/* One chunk of a CDR import; the reply acknowledges what it stored. */
-static void cdr_import(struct ctl_client *c, const ht_ctl_request *req, ht_ctl_response *resp)
+static void reply(struct ctl_client *c, ht_ctl_response *resp);
+static void client_pause(struct ctl_client *c);
+
+/*
+ * A chunk's acknowledgement, in order (import.c): the reply says what is
+ * stored durably. It comes once the store's writer has synced the chunk's
+ * rows, while the loop goes on; later chunks are parsed meanwhile.
+ */
+static void import_ack(void *ud, int rc, const hd_import_result *r)
 {
-	struct hd_daemon *d = c->srv->d;
-	if (!c->import && hd_import_new(d, &c->import) != HT_OK) {
-		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, "cannot start an import");
-		return;
-	}
-	hd_import_result r;
-	int rc = hd_import_feed(c->import, req->import.data, req->import.len, req->import.last, &r);
-	ht_ctl_import_progress *pg = &resp->progress;
-	pg->rows_imported = r.imported;
-	pg->rows_rejected = r.rejected;
-	pg->rows_duplicate = r.duplicates;
-	pg->bytes_acked = r.bytes;
-	pg->done = r.done || rc != HT_OK;
-	if (r.n_errors) {
-		pg->errors = calloc(r.n_errors, sizeof(*pg->errors));
+	struct ctl_client *c = ud;
+	ht_ctl_response resp;
+	ht_ctl_response_set(&resp, HT_CTL_RESULT_OK, NULL);
+	resp.type = HT_CTL_CDR_IMPORT;
+	ht_ctl_import_progress *pg = &resp.progress;
+	pg->rows_imported = r->imported;
+	pg->rows_rejected = r->rejected;
+	pg->rows_duplicate = r->duplicates;
+	pg->bytes_acked = r->bytes;
+	pg->done = r->done;
+	if (r->n_errors) {
+		pg->errors = calloc(r->n_errors, sizeof(*pg->errors));
 		if (pg->errors) {
-			pg->n_errors = r.n_errors;
-			for (size_t i = 0; i < r.n_errors; i++) {
-				pg->errors[i].line = r.errors[i].line;
+			pg->n_errors = r->n_errors;
+			for (size_t i = 0; i < r->n_errors; i++) {
+				pg->errors[i].line = r->errors[i].line;
 				snprintf(pg->errors[i].reason, sizeof(pg->errors[i].reason), "%s",
-					 r.errors[i].reason);
-				ht_ctl_text_clean(pg->errors[i].message,
-						  sizeof(pg->errors[i].message),
-						  r.errors[i].message, strlen(r.errors[i].message));
+					 r->errors[i].reason);
+				ht_ctl_text_clean(
+					pg->errors[i].message, sizeof(pg->errors[i].message),
+					r->errors[i].message, strlen(r->errors[i].message));
 			}
 		} else {
-			pg->errors_omitted = r.n_errors;
+			pg->errors_omitted = r->n_errors;
 		}
 	}
-	log_debug("import: acknowledged %llu rows (imported %llu, duplicate %llu, rejected %llu)",
-		  (unsigned long long)(r.imported + r.duplicates + r.rejected),
-		  (unsigned long long)r.imported, (unsigned long long)r.duplicates,
-		  (unsigned long long)r.rejected);
-	if (rc != HT_OK || r.done) {
-		if (rc != HT_OK) {
-			char why[160];
-			snprintf(why, sizeof(why), "import stopped: %s",
-				 rc == HT_E_MALFORMED ? "the header row is unusable"
-						      : ht_strerror(rc));
-			ht_ctl_import_progress keep = *pg;
-			ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, why);
-			resp->type = HT_CTL_CDR_IMPORT; /* still say what was stored */
-			resp->progress = keep;
-		}
+	if (rc == HT_OK)
+		log_debug("import: acknowledged %llu rows (imported %llu, duplicate %llu, "
+			  "rejected %llu)",
+			  (unsigned long long)(r->imported + r->duplicates + r->rejected),
+			  (unsigned long long)r->imported, (unsigned long long)r->duplicates,
+			  (unsigned long long)r->rejected);
+	if (rc != HT_OK) {
+		char why[160];
+		const char *what =
+			rc == HT_E_MALFORMED ? "the header row is unusable" : ht_strerror(rc);
+		if (r->earlier)
+			snprintf(why, sizeof(why),
+				 "import stopped at an earlier chunk (%s): chunk not read", what);
+		else
+			snprintf(why, sizeof(why), "import stopped: %s", what);
+		ht_ctl_import_progress keep = *pg;
+		ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR, why);
+		resp.type = HT_CTL_CDR_IMPORT; /* still say what was stored */
+		resp.progress = keep;
+	}
+	if ((rc != HT_OK && !r->earlier) || (rc == HT_OK && r->done))
 		log_info("import %s: %llu imported, %llu duplicate, %llu rejected",
-			 rc == HT_OK ? "done" : "stopped", (unsigned long long)r.imported,
-			 (unsigned long long)r.duplicates, (unsigned long long)r.rejected);
+			 rc == HT_OK ? "done" : "stopped", (unsigned long long)r->imported,
+			 (unsigned long long)r->duplicates, (unsigned long long)r->rejected);
+	if (c->closing) {
+		free(resp.progress.errors);
+		return;
+	}
+	uv_timer_again(&c->idle); /* the client waits for us, not idle */
+	reply(c, &resp);
+}
+
+/* After the import has moved: a finished one goes, a busy one stops reading. */
+static void import_settle(struct ctl_client *c)
+{
+	if (c->import && hd_import_over(c->import)) {
 		hd_import_free(c->import);
 		c->import = NULL;
 	}
+	if (c->import && hd_import_full(c->import))
+		client_pause(c);
+}
+
+/*
+ * One chunk of a CDR import: parsed now, its rows handed to the store's
+ * writer; the reply comes later, from import_ack.
+ */
+static void cdr_import(struct ctl_client *c, const ht_ctl_request *req)
+{
+	struct hd_daemon *d = c->srv->d;
+	if (!c->import && hd_import_new(d, import_ack, c, &c->import) != HT_OK) {
+		c->import = NULL;
+		ht_ctl_response resp;
+		ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR, "cannot start an import");
+		reply(c, &resp);
+		return;
+	}
+	if (hd_import_feed(c->import, req->import.data, req->import.len, req->import.last) !=
+	    HT_OK) {
+		log_error("control: out of memory in an import; dropping the client");
+		client_close(c);
+		return;
+	}
+	import_settle(c);
+	/* One chunk per turn of the loop: peers and other clients go in between. */
+	c->yield = true;
+	client_pause(c);
+	uv_async_send(&c->srv->wake);
 }
 
 static void cdr_stats(struct hd_daemon *d, ht_ctl_response *resp)
@@ -345,9 +424,6 @@ static void trace_cmd(struct hd_daemon *d, const ht_ctl_request *req, ht_ctl_res
 	const ht_ctl_trace_query *q = &req->trace;
 	int rc;
 	switch (req->type) {
-	case HT_CTL_TRACE_START:
-		rc = hd_initiator_start(d, &req->trace_start, resp->started, why, sizeof(why));
-		break;
 	case HT_CTL_TRACE_SHOW:
 		rc = hd_initiator_show(d, q->trace_id, q->from, &resp->trace, why, sizeof(why));
 		break;
@@ -376,12 +452,174 @@ static void response_free(ht_ctl_response *resp)
 	free(resp->bundle.data);
 }
 
+static void reply(struct ctl_client *c, ht_ctl_response *resp)
+{
+	if (ht_ctl_result_closes(resp->result))
+		c->close_after_write = true;
+	ht_ctl_response_fit(resp);
+	client_send(c, resp);
+	response_free(resp);
+}
+
+static void feed(struct ctl_client *c, const uint8_t *p, size_t len);
+static void handle(struct ctl_client *c, const uint8_t *body, size_t len);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+static void client_pause(struct ctl_client *c)
+{
+	if (!c->paused && !c->closing)
+		uv_read_stop((uv_stream_t *)&c->pipe);
+	c->paused = true;
+}
+
+/*
+ * Replies go in request order (spec/control.md, section 4). Held back:
+ * everything after a deferred trace command, and a request behind import
+ * chunks not yet acknowledged (another command, or the next import's first
+ * chunk). Nothing more is read from a client (client_held) while its
+ * import has enough waiting, while its unsent replies pass
+ * CTL_PAUSE_QUEUED, or until the next turn of the loop after an import
+ * chunk.
+ */
+static bool must_wait(const struct ctl_client *c, ht_ctl_type type)
+{
+	if (!c->import)
+		return false;
+	if (type == HT_CTL_CDR_IMPORT)
+		return hd_import_ending(c->import);
+	return hd_import_unacked(c->import) > 0;
+}
+
+static bool client_held(const struct ctl_client *c)
+{
+	return c->defer || c->parked || c->yield || c->queued > CTL_PAUSE_QUEUED ||
+	       (c->import && hd_import_full(c->import));
+}
+
+/* Goes on with what the client sent while it was held, then reads again. */
+static void client_resume(struct ctl_client *c)
+{
+	import_settle(c);
+	if (c->closing || c->close_after_write || c->defer)
+		return;
+	if (c->parked) {
+		if (must_wait(c, c->parked_type))
+			return;
+		uint8_t *p = c->parked;
+		size_t n = c->parked_len;
+		c->parked = NULL;
+		c->parked_len = 0;
+		handle(c, p, n);
+		free(p);
+	}
+	if (client_held(c) || c->closing || c->close_after_write)
+		return;
+	uint8_t *held = c->held;
+	size_t held_len = c->held_len;
+	c->held = NULL;
+	c->held_len = 0;
+	if (held)
+		feed(c, held, held_len);
+	free(held);
+	if (c->paused && !client_held(c) && !c->closing && !c->close_after_write) {
+		c->paused = false;
+		uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
+	}
+}
+
+static void defer_reply(struct ctl_defer *df)
+{
+	struct ctl_client *c = df->c;
+	if (c)
+		c->defer = NULL;
+	if (c && !c->closing)
+		reply(c, &df->resp);
+	else
+		response_free(&df->resp);
+	ht_ctl_request_clear(&df->req);
+	free(df);
+	if (!c || c->closing)
+		return;
+	client_resume(c); /* what the client sent meanwhile, then read again */
+}
+
+static void on_trace_started(void *ud, int rc, const uint8_t id[HT_TRACE_ID_LEN], const char *why)
+{
+	struct ctl_defer *df = ud;
+	if (rc == HT_OK)
+		memcpy(df->resp.started, id, HT_TRACE_ID_LEN);
+	else
+		ht_ctl_response_set(&df->resp, HT_CTL_RESULT_ERROR, why[0] ? why : ht_strerror(rc));
+	defer_reply(df);
+}
+
+static void on_trace_synced(void *ud)
+{
+	struct ctl_defer *df = ud;
+	trace_cmd(df->d, &df->req, &df->resp);
+	defer_reply(df);
+}
+
+/*
+ * A trace command: a start is answered once its trace is stored and
+ * started; a read once what the initiator holds is committed (so what a
+ * client is shown is on disk). True when the answer comes later.
+ */
+static bool trace_defer(struct ctl_client *c, ht_ctl_request *req, ht_ctl_response *resp)
+{
+	struct hd_daemon *d = c->srv->d;
+	char why[HT_CTL_DETAIL_MAX + 1] = "";
+	bool later = false;
+	struct ctl_defer *df = calloc(1, sizeof(*df));
+	int rc = df ? HT_OK : HT_E_NOMEM;
+	if (df) {
+		df->c = c;
+		df->d = d;
+		df->req = *req;
+		df->resp = *resp;
+		if (req->type == HT_CTL_TRACE_START) {
+			rc = hd_initiator_start(d, &df->req.trace_start, on_trace_started, df, why,
+						sizeof(why));
+			later = rc == HT_OK;
+		} else {
+			rc = hd_initiator_sync(d, on_trace_synced, df, &later);
+		}
+	}
+	if (later) {
+		memset(req, 0, sizeof(*req)); /* df has it */
+		c->defer = df;
+		client_pause(c);
+		return true;
+	}
+	free(df);
+	if (req->type == HT_CTL_TRACE_START)
+		ht_ctl_response_set(resp, HT_CTL_RESULT_ERROR, why[0] ? why : ht_strerror(rc));
+	else
+		trace_cmd(d, req, resp); /* nothing to wait for (or cannot wait): as on disk */
+	return false;
+}
+
 static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 {
 	struct hd_daemon *d = c->srv->d;
 	ht_ctl_request req;
 	ht_ctl_response resp;
 	int32_t r = ht_ctl_admit(body, len, c->hello_done, &req, &resp);
+	ht_ctl_type type = r == HT_CTL_RESULT_OK ? req.type : HT_CTL_NONE;
+	if (must_wait(c, type)) {
+		/* Answered after the import's replies: keep it, read no further. */
+		ht_ctl_request_clear(&req);
+		if (!(c->parked = malloc(len ? len : 1))) {
+			client_close(c);
+			return;
+		}
+		memcpy(c->parked, body, len);
+		c->parked_len = len;
+		c->parked_type = type;
+		client_pause(c);
+		return;
+	}
 	if (r == HT_CTL_RESULT_OK) {
 		switch (req.type) {
 		case HT_CTL_HELLO:
@@ -398,8 +636,9 @@ static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 				ht_ctl_response_set(&resp, HT_CTL_RESULT_ERROR, "out of memory");
 			break;
 		case HT_CTL_CDR_IMPORT:
-			cdr_import(c, &req, &resp);
-			break;
+			cdr_import(c, &req);
+			ht_ctl_request_clear(&req);
+			return; /* answered by import_ack */
 		case HT_CTL_CDR_STATS:
 			cdr_stats(d, &resp);
 			break;
@@ -413,7 +652,8 @@ static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 		case HT_CTL_TRACE_SHOW:
 		case HT_CTL_TRACE_LIST:
 		case HT_CTL_TRACE_EXPORT:
-			trace_cmd(d, &req, &resp);
+			if (trace_defer(c, &req, &resp))
+				return; /* answered by defer_reply */
 			break;
 		default:
 			break;
@@ -423,11 +663,7 @@ static void handle(struct ctl_client *c, const uint8_t *body, size_t len)
 			 resp.detail[0] ? ": " : "", resp.detail);
 	}
 	ht_ctl_request_clear(&req);
-	if (ht_ctl_result_closes(resp.result))
-		c->close_after_write = true;
-	ht_ctl_response_fit(&resp);
-	client_send(c, &resp);
-	response_free(&resp);
+	reply(c, &resp);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -438,17 +674,22 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(slab, sizeof(slab));
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+/* Handles the frames in `p`; what follows one that holds the client back is held. */
+static void feed(struct ctl_client *c, const uint8_t *p, size_t len)
 {
-	struct ctl_client *c = s->data;
-	if (n < 0) {
-		client_close(c);
-		return;
-	}
-	uv_timer_again(&c->idle);
-	const uint8_t *p = (const uint8_t *)buf->base;
-	size_t len = (size_t)n;
 	while (len > 0 && !c->closing && !c->close_after_write) {
+		if (client_held(c)) {
+			uint8_t *h = realloc(c->held, c->held_len + len);
+			if (!h) {
+				client_close(c);
+				return;
+			}
+			memcpy(h + c->held_len, p, len);
+			c->held = h;
+			c->held_len += len;
+			client_pause(c);
+			return;
+		}
 		size_t used;
 		if (ht_ctl_reader_feed(&c->rd, p, len, &used) != HT_OK) {
 			log_warn("control: oversized or broken frame; dropping the client");
@@ -464,9 +705,50 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 	}
 }
 
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+	struct ctl_client *c = s->data;
+	if (n < 0) {
+		client_close(c);
+		return;
+	}
+	uv_timer_again(&c->idle);
+	feed(c, (const uint8_t *)buf->base, (size_t)n);
+}
+
 static void on_idle(uv_timer_t *t)
 {
 	client_close(t->data);
+}
+
+/* The store's writer thread: batches are done (hd_store_set_notify). */
+static void wake_up(void *ud)
+{
+	uv_async_send(ud);
+}
+
+/*
+ * The loop: the store reports the batches done to their imports, which
+ * reply and hand it more; and the clients that had their turn go on. A
+ * turn prepares at most one batch and parses at most one chunk per
+ * client; if more is ready, another turn follows, after the loop's other
+ * events.
+ */
+static void on_wake(uv_async_t *a)
+{
+	struct ctl_server *srv = a->data;
+	bool again = false;
+	hd_store_poll(srv->d->store);
+	for (struct ctl_client *c = srv->clients; c; c = c->next) {
+		if (c->closing || (!c->import && !c->yield))
+			continue;
+		if (c->import)
+			again |= hd_import_pump(c->import);
+		c->yield = false;
+		client_resume(c);
+	}
+	if (again)
+		uv_async_send(a);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -528,6 +810,9 @@ int hd_ctl_start(struct hd_daemon *d)
 	d->ctl = srv;
 	uv_pipe_init(d->loop, &srv->pipe, 0);
 	srv->pipe.data = srv;
+	uv_async_init(d->loop, &srv->wake, on_wake);
+	srv->wake.data = srv;
+	hd_store_set_notify(d->store, wake_up, &srv->wake);
 	const char *path = d->cfg.control_socket;
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		log_error("control socket path too long: %s", path);
@@ -561,6 +846,13 @@ static void on_server_closed(uv_handle_t *h)
 	server_maybe_free(srv);
 }
 
+static void on_wake_closed(uv_handle_t *h)
+{
+	struct ctl_server *srv = h->data;
+	srv->wake_closed = true;
+	server_maybe_free(srv);
+}
+
 void hd_ctl_stop(struct hd_daemon *d)
 {
 	struct ctl_server *srv = d->ctl;
@@ -569,7 +861,9 @@ void hd_ctl_stop(struct hd_daemon *d)
 	d->ctl = NULL;
 	if (srv->bound)
 		unlink(d->cfg.control_socket);
+	hd_store_set_notify(d->store, NULL, NULL);
 	for (struct ctl_client *c = srv->clients; c; c = c->next)
 		client_close(c);
 	uv_close((uv_handle_t *)&srv->pipe, on_server_closed);
+	uv_close((uv_handle_t *)&srv->wake, on_wake_closed);
 }

@@ -43,7 +43,12 @@ struct hd_conn {
 	bool outbound;
 	bool closing;
 	bool established;
-	bool reading_paused; /* backpressure: the send queue is full */
+	bool reading_paused; /* not reading: send queue full, peer held, or frames kept back */
+	bool sendq_full;     /* backpressure: the send queue is full, until half drained */
+	uint8_t *stash;      /* frames read but not yet taken in while reading is paused */
+	size_t stash_len;
+	struct hd_backlog *bl_head, **bl_tail; /* messages waiting for room in the send queue */
+	size_t bl_bytes;
 	char remote[HD_ADDR_MAX];
 	ht_session *sess;
 	ht_frame_reader rd;
@@ -68,6 +73,7 @@ struct hd_peer {
 	uint64_t msgs_in, msgs_out, bytes_in, bytes_out;
 	char last_error[128];
 	bool removed; /* dropped by a reload; freed when its handles close */
+	bool held;    /* too many of its requests in progress: its session is not read */
 };
 
 struct hd_counters {
@@ -115,8 +121,14 @@ void hd_net_stop(struct hd_daemon *d);
 uint64_t hd_now_ms(void);
 /* Whether configured peer `id` has an established session now. */
 bool hd_peer_established(struct hd_daemon *d, const char *id);
-/* Sends `m` over peer `id`'s session; -1 if it has none or its queue is full. */
+/*
+ * Sends `m` over peer `id`'s session, in order; when the send queue is full
+ * it waits in the session's bounded backlog. -1 if there is no session (or
+ * it is closing, e.g. because the backlog overflowed: the session ends).
+ */
 int hd_peer_send(struct hd_daemon *d, const char *id, const ht_pmsg *m);
+/* Stops (hold) or resumes reading peer `id`'s session: TCP backpressure. */
+void hd_peer_hold(struct hd_daemon *d, const char *id, bool hold);
 
 /* ctl.c */
 int hd_ctl_start(struct hd_daemon *d);

@@ -346,27 +346,38 @@ int hd_traces_open(hd_traces **out, const char *dir, uint64_t now_ms, size_t *in
 	return HT_OK;
 }
 
-int hd_traces_create(hd_traces *t, const hd_trace_rec *r)
+/* Puts a new trace and its by_time entry in the open write transaction. */
+static int create_in(hd_traces *t, MDB_txn *txn, const hd_trace_rec *r)
 {
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(t->env, NULL, 0, &txn);
-	if (rc)
-		return db_err(t, "begin", rc);
 	int hrc = put_rec(t, txn, r, MDB_NOOVERWRITE);
 	if (hrc == HT_OK) {
 		uint8_t key[8 + HT_TRACE_ID_LEN];
 		put_be(key, r->created_ms, 8);
 		memcpy(key + 8, r->id, HT_TRACE_ID_LEN);
 		MDB_val k = {sizeof(key), key}, v = {0, NULL};
-		if ((rc = mdb_put(txn, t->by_time, &k, &v, 0)) != 0)
+		int rc = mdb_put(txn, t->by_time, &k, &v, 0);
+		if (rc)
 			hrc = db_err(t, "write", rc);
 	}
+	return hrc;
+}
+
+/* Commits `txn` (synced, unless nested) when `hrc` is HT_OK, else aborts it. */
+static int txn_end(hd_traces *t, MDB_txn *txn, int hrc)
+{
 	if (hrc != HT_OK) {
 		mdb_txn_abort(txn);
 		return hrc;
 	}
-	rc = mdb_txn_commit(txn);
+	int rc = mdb_txn_commit(txn);
 	return rc ? db_err(t, "commit", rc) : HT_OK;
+}
+
+int hd_traces_create(hd_traces *t, const hd_trace_rec *r)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(t->env, NULL, 0, &txn);
+	return rc ? db_err(t, "begin", rc) : txn_end(t, txn, create_in(t, txn, r));
 }
 
 /* An answer record: format, received_ms, sealed, verdict, the octets. */
@@ -396,54 +407,60 @@ static int put_answer(hd_traces *t, MDB_txn *txn, const uint8_t id[HT_TRACE_ID_L
 	return hrc;
 }
 
-/*
- * Appends answers to trace `id` and, when `status` is not 0, ends it: one
- * synced commit. The daemon uses this at each flush and at the finish.
- */
-static int traces_update(hd_traces *t, const uint8_t id[HT_TRACE_ID_LEN], const hd_trace_answer *a,
-			 const char *const *origins, size_t n, uint32_t dropped, int status,
-			 uint64_t finished_ms)
+/* What one write does to a trace: answers to append, and maybe its end. */
+struct update {
+	const uint8_t *id;
+	const hd_trace_answer *a;
+	const char *const *origins;
+	size_t n;
+	uint32_t dropped;
+	int status; /* 0: still running */
+	uint64_t finished_ms;
+};
+
+/* Applies `u` in the open write transaction; HT_E_INVAL for an unknown trace. */
+static int update_in(hd_traces *t, MDB_txn *txn, const struct update *u)
 {
-	MDB_txn *txn;
 	hd_trace_rec r;
 	bool found;
-	int rc = mdb_txn_begin(t->env, NULL, 0, &txn);
-	if (rc)
-		return db_err(t, "begin", rc);
-	int hrc = get_rec(t, txn, id, &r, true, &found);
+	memset(&r, 0, sizeof(r));
+	int hrc = get_rec(t, txn, u->id, &r, true, &found);
 	if (hrc == HT_OK && !found)
 		hrc = HT_E_INVAL;
-	for (size_t i = 0; i < n && hrc == HT_OK; i++) {
+	for (size_t i = 0; i < u->n && hrc == HT_OK; i++) {
 		if (r.n_answers >= HT_CTL_TRACE_ANSWERS_MAX) {
 			r.n_dropped++;
 			continue;
 		}
-		hrc = put_answer(t, txn, id, r.n_answers, &a[i]);
+		hrc = put_answer(t, txn, u->id, r.n_answers, &u->a[i]);
 		r.n_answers++;
-		if (!r.origin[0] && origins && origins[i])
-			snprintf(r.origin, sizeof(r.origin), "%s", origins[i]);
+		if (!r.origin[0] && u->origins && u->origins[i])
+			snprintf(r.origin, sizeof(r.origin), "%s", u->origins[i]);
 	}
-	r.n_dropped += dropped;
-	if (status) {
-		r.status = status;
-		r.finished_ms = finished_ms;
+	r.n_dropped += u->dropped;
+	if (u->status) {
+		r.status = u->status;
+		r.finished_ms = u->finished_ms;
 		r.has_sk = false;
 	}
 	if (hrc == HT_OK)
 		hrc = put_rec(t, txn, &r, 0);
 	hd_trace_rec_clear(&r);
-	if (hrc != HT_OK) {
-		mdb_txn_abort(txn);
-		return hrc;
-	}
-	rc = mdb_txn_commit(txn);
-	return rc ? db_err(t, "commit", rc) : HT_OK;
+	return hrc;
+}
+
+static int update_txn(hd_traces *t, const struct update *u)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(t->env, NULL, 0, &txn);
+	return rc ? db_err(t, "begin", rc) : txn_end(t, txn, update_in(t, txn, u));
 }
 
 int hd_traces_add_answers(hd_traces *t, const uint8_t id[HT_TRACE_ID_LEN], const hd_trace_answer *a,
 			  const char *const *origins, size_t n)
 {
-	return traces_update(t, id, a, origins, n, 0, 0, 0);
+	struct update u = {.id = id, .a = a, .origins = origins, .n = n};
+	return update_txn(t, &u);
 }
 
 int hd_traces_finish(hd_traces *t, const uint8_t id[HT_TRACE_ID_LEN], int status,
@@ -451,7 +468,8 @@ int hd_traces_finish(hd_traces *t, const uint8_t id[HT_TRACE_ID_LEN], int status
 {
 	if (status <= HD_TS_RUNNING)
 		return HT_E_INVAL;
-	return traces_update(t, id, NULL, NULL, 0, 0, status, finished_ms);
+	struct update u = {.id = id, .status = status, .finished_ms = finished_ms};
+	return update_txn(t, &u);
 }
 
 int hd_traces_get(hd_traces *t, const uint8_t id[HT_TRACE_ID_LEN], hd_trace_rec *out, bool *found)
@@ -561,30 +579,71 @@ struct pending {
 	char origin[HT_PROVIDER_ID_MAX + 1];
 };
 
+/*
+ * A trace in memory, from trace start until its end is committed. What is
+ * still to be written (need_create, pend, dropped, end_pending) is moved by
+ * a batch into the w_ fields, which then belong to the worker thread until
+ * the batch completes; the loop thread fills the others meanwhile.
+ */
 struct itrace {
 	struct hd_initiator *in;
 	uint8_t id[HT_TRACE_ID_LEN];
 	uint8_t request_id[HT_MSG_ID_LEN];
 	uint8_t pk[HT_ANSWER_PK_LEN], sk[HT_ANSWER_SK_LEN];
-	uint64_t created_ms;
+	uint64_t created_ms, expires_ms, call_time_ms;
+	uint32_t tolerance_ms, hop_limit;
 	char initiator[HT_PROVIDER_ID_MAX + 1];
-	uv_timer_t timer;   /* the request's expiry, plus grace */
-	uint32_t n_answers; /* kept, committed or pending */
-	uint32_t dropped;   /* pending count of answers over the limit */
+	hd_trace_rec *rec; /* the record to create (with the request), until it is */
+	hd_initiator_started_fn started_fn;
+	void *started_ud;
+	bool started;         /* the engine has it: its events may come */
+	int status;           /* 0 while it runs, then how it ended */
+	uint64_t finished_ms; /* when it ended (not when that was committed) */
+	uv_timer_t timer;     /* the request's expiry, plus grace */
+	bool has_timer, timer_closed;
+	uint32_t n_answers; /* kept, committed or not */
 	ht_answer_info *ok; /* the answers kept as "ok", in arrival order */
 	size_t n_ok, cap_ok;
+	/* To write in the next batch. */
+	bool need_create, end_pending;
 	struct pending *pend;
 	size_t n_pend, cap_pend;
+	uint32_t dropped; /* answers over the limit, not yet counted on disk */
+	int fails;        /* batches in a row that could not write it */
+	/* In the batch in flight. */
+	bool in_batch, w_create;
+	int w_status, w_rc;
+	uint64_t w_finished_ms;
+	uint32_t w_dropped;
+	struct pending *w_pend;
+	size_t w_n;
+	struct itrace *w_next;
 	struct itrace *next;
+};
+
+/* A read waiting for batch number `batch` to complete (hd_initiator_sync). */
+struct waiter {
+	hd_initiator_synced_fn fn;
+	void *ud;
+	uint64_t batch;
+	struct waiter *next;
 };
 
 struct hd_initiator {
 	struct hd_daemon *d;
 	hd_traces *db;
-	struct itrace *running;
-	uv_timer_t flush;
-	int handles_open;
-	bool stopping;
+	struct itrace *traces; /* every trace in memory, newest first */
+	uv_timer_t flush;      /* answers wait at most HD_INITIATOR_FLUSH_MS */
+	bool flush_closed, stopping;
+	bool due;         /* start a batch as soon as none is in flight */
+	bool dispatching; /* running a completed batch's callbacks */
+	/* The batch in flight: one at a time, LMDB having one writer. */
+	uv_work_t work;
+	struct itrace *batch;
+	bool inflight;
+	int batch_rc;
+	uint64_t n_started, n_done; /* batches */
+	struct waiter *waiters, **waiters_tail;
 };
 
 static void hex_id(const uint8_t id[HT_TRACE_ID_LEN], char out[2 * HT_TRACE_ID_LEN + 1])
@@ -592,112 +651,317 @@ static void hex_id(const uint8_t id[HT_TRACE_ID_LEN], char out[2 * HT_TRACE_ID_L
 	sodium_bin2hex(out, 2 * HT_TRACE_ID_LEN + 1, id, HT_TRACE_ID_LEN);
 }
 
+static void pending_free(struct pending *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i].buf);
+}
+
+static bool dirty(const struct itrace *it)
+{
+	return it->need_create || it->n_pend || it->dropped || it->end_pending;
+}
+
+static bool any_dirty(const struct hd_initiator *in)
+{
+	for (const struct itrace *it = in->traces; it; it = it->next)
+		if (dirty(it))
+			return true;
+	return false;
+}
+
+/* Called last by the loop's callbacks: a stopped initiator goes once all is written. */
 static void initiator_maybe_free(struct hd_initiator *in)
 {
-	if (in->stopping && in->handles_open == 0) {
+	if (in->stopping && in->flush_closed && !in->traces && !in->inflight && !in->waiters) {
 		hd_traces_close(in->db);
 		free(in);
 	}
 }
 
-static void on_handle_closed(uv_handle_t *h)
+/* Frees a trace that has ended, once nothing of it is left to write. */
+static void trace_maybe_free(struct itrace *it)
 {
-	struct hd_initiator *in = h->data;
-	in->handles_open--;
-	initiator_maybe_free(in);
-}
-
-static void pending_free(struct itrace *it)
-{
-	for (size_t i = 0; i < it->n_pend; i++)
-		free(it->pend[i].buf);
-	it->n_pend = 0;
+	if (!it->status || it->in_batch || dirty(it) || (it->has_timer && !it->timer_closed))
+		return;
+	struct hd_initiator *in = it->in;
+	for (struct itrace **pp = &in->traces; *pp; pp = &(*pp)->next) {
+		if (*pp == it) {
+			*pp = it->next;
+			break;
+		}
+	}
+	pending_free(it->pend, it->n_pend);
+	free(it->pend);
+	free(it->ok);
+	if (it->rec) {
+		hd_trace_rec_clear(it->rec);
+		free(it->rec);
+	}
+	sodium_memzero(it, sizeof(*it));
+	free(it);
 }
 
 static void on_trace_closed(uv_handle_t *h)
 {
 	struct itrace *it = h->data;
 	struct hd_initiator *in = it->in;
-	pending_free(it);
-	free(it->pend);
-	free(it->ok);
-	sodium_memzero(it, sizeof(*it));
-	free(it);
-	in->handles_open--;
+	it->timer_closed = true;
+	trace_maybe_free(it);
 	initiator_maybe_free(in);
 }
 
-/* Commits the answers of `it` waiting in memory, and its end when `status` is set. */
-static int trace_commit(struct itrace *it, int status)
+static void on_flush_closed(uv_handle_t *h)
 {
-	struct hd_initiator *in = it->in;
-	if (it->n_pend == 0 && it->dropped == 0 && status == 0)
-		return HT_OK;
-	hd_trace_answer *as = calloc(it->n_pend ? it->n_pend : 1, sizeof(*as));
-	const char **origins = calloc(it->n_pend ? it->n_pend : 1, sizeof(*origins));
-	int rc = as && origins ? HT_OK : HT_E_NOMEM;
-	for (size_t i = 0; i < it->n_pend && rc == HT_OK; i++) {
-		as[i] = it->pend[i].a;
-		origins[i] = it->pend[i].origin;
-	}
-	if (rc == HT_OK)
-		rc = traces_update(in->db, it->id, as, origins, it->n_pend, it->dropped, status,
-				   status ? hd_now_ms() : 0);
-	free(as);
-	free(origins);
-	if (rc == HT_OK) {
-		pending_free(it);
-		it->dropped = 0;
-	} else {
-		char hex[2 * HT_TRACE_ID_LEN + 1];
-		hex_id(it->id, hex);
-		log_error("trace %s: cannot store %zu answers: %s", hex, it->n_pend,
-			  ht_strerror(rc));
-	}
-	return rc;
+	struct hd_initiator *in = h->data;
+	in->flush_closed = true;
+	initiator_maybe_free(in);
 }
 
-/* Commits every running trace's waiting answers: before a read, and on the flush timer. */
-static void flush_all(struct hd_initiator *in)
+/* ---- the batches: every write, on the thread pool ---- */
+
+/* One trace's part of a batch, in a nested transaction: a bad part undoes only itself. */
+static int write_one(hd_traces *t, MDB_txn *parent, const struct itrace *it)
 {
-	for (struct itrace *it = in->running; it; it = it->next)
-		(void)trace_commit(it, 0);
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(t->env, parent, 0, &txn);
+	if (rc)
+		return db_err(t, "begin", rc);
+	int hrc = it->w_create ? create_in(t, txn, it->rec) : HT_OK;
+	if (hrc == HT_OK && (it->w_n || it->w_dropped || it->w_status)) {
+		size_t n = it->w_n ? it->w_n : 1;
+		hd_trace_answer *as = calloc(n, sizeof(*as));
+		const char **origins = calloc(n, sizeof(*origins));
+		hrc = as && origins ? HT_OK : HT_E_NOMEM;
+		for (size_t i = 0; i < it->w_n && hrc == HT_OK; i++) {
+			as[i] = it->w_pend[i].a;
+			origins[i] = it->w_pend[i].origin;
+		}
+		struct update u = {.id = it->id,
+				   .a = as,
+				   .origins = origins,
+				   .n = it->w_n,
+				   .dropped = it->w_dropped,
+				   .status = it->w_status,
+				   .finished_ms = it->w_finished_ms};
+		if (hrc == HT_OK)
+			hrc = update_in(t, txn, &u);
+		free(as);
+		free(origins);
+	}
+	return txn_end(t, txn, hrc);
+}
+
+/* The worker: the whole batch in one write transaction, committed and synced once. */
+static void batch_work(uv_work_t *w)
+{
+	struct hd_initiator *in = w->data;
+	hd_traces *t = in->db;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(t->env, NULL, 0, &txn);
+	if (rc) {
+		in->batch_rc = db_err(t, "begin", rc);
+		return;
+	}
+	for (struct itrace *it = in->batch; it; it = it->w_next)
+		it->w_rc = write_one(t, txn, it);
+	in->batch_rc = txn_end(t, txn, HT_OK);
+}
+
+/* Moves what `it` has to write into the batch being made. */
+static void batch_take(struct itrace *it)
+{
+	it->in_batch = true;
+	it->w_create = it->need_create;
+	it->need_create = false;
+	it->w_pend = it->pend;
+	it->w_n = it->n_pend;
+	it->pend = NULL;
+	it->n_pend = it->cap_pend = 0;
+	it->w_dropped = it->dropped;
+	it->dropped = 0;
+	it->w_status = it->end_pending ? it->status : 0;
+	it->w_finished_ms = it->finished_ms;
+	it->end_pending = false;
+}
+
+static void batch_done(uv_work_t *w, int status);
+static void on_flush(uv_timer_t *t);
+
+/* Sends everything there is to write to the pool as one batch, unless one is in flight. */
+static void batch_start(struct hd_initiator *in)
+{
+	if (in->inflight || in->dispatching || !in->due)
+		return;
+	in->due = false;
+	struct itrace *head = NULL, **tail = &head;
+	for (struct itrace *it = in->traces; it; it = it->next) {
+		if (dirty(it)) {
+			batch_take(it);
+			*tail = it;
+			tail = &it->w_next;
+		}
+	}
+	if (!head)
+		return;
+	if (!in->flush_closed)
+		uv_timer_stop(&in->flush); /* what waited goes now */
+	in->batch = head;
+	in->inflight = true;
+	in->n_started++;
+	in->work.data = in;
+	/* It cannot fail: libuv refuses only a NULL work function. */
+	(void)uv_queue_work(in->d->loop, &in->work, batch_work, batch_done);
+}
+
+/* The batch in flight is done: the writes of `it` failed with `rc`. */
+static void write_failed(struct itrace *it, int rc)
+{
+	char hex[2 * HT_TRACE_ID_LEN + 1];
+	hex_id(it->id, hex);
+	it->fails++;
+	if (it->status && it->fails >= HD_INITIATOR_RETRIES) {
+		log_error("trace %s: %zu answers%s not stored after %d tries: %s", hex, it->w_n,
+			  it->w_status ? " and its end" : "", it->fails, ht_strerror(rc));
+		pending_free(it->w_pend, it->w_n);
+		free(it->w_pend);
+		it->w_pend = NULL;
+		it->w_n = 0;
+		return;
+	}
+	log_error("trace %s: cannot store %zu answers%s, will try again: %s", hex, it->w_n,
+		  it->w_status ? " and its end" : "", ht_strerror(rc));
+	/* Back in front of what arrived meanwhile, for the next batch. */
+	if (it->w_n) {
+		struct pending *all = realloc(it->w_pend, (it->w_n + it->n_pend) * sizeof(*all));
+		if (!all) {
+			log_error("trace %s: out of memory: %zu answers lost", hex, it->w_n);
+			pending_free(it->w_pend, it->w_n);
+			free(it->w_pend);
+		} else {
+			if (it->n_pend)
+				memcpy(all + it->w_n, it->pend, it->n_pend * sizeof(*all));
+			free(it->pend);
+			it->pend = all;
+			it->n_pend += it->w_n;
+			it->cap_pend = it->n_pend;
+		}
+	}
+	it->w_pend = NULL;
+	it->w_n = 0;
+	it->dropped += it->w_dropped;
+	if (it->w_status)
+		it->end_pending = true;
+}
+
+static void trace_created(struct itrace *it, int rc);
+
+/* Calls the reads waiting for a batch now done (all of them when nothing is left to write). */
+static void fire_waiters(struct hd_initiator *in)
+{
+	bool idle = !in->inflight && !any_dirty(in);
+	struct waiter *ready = NULL, **rt = &ready;
+	for (struct waiter **pp = &in->waiters; *pp;) {
+		struct waiter *w = *pp;
+		if (idle || w->batch <= in->n_done) {
+			*pp = w->next;
+			w->next = NULL;
+			*rt = w;
+			rt = &w->next;
+		} else {
+			pp = &w->next;
+		}
+	}
+	in->waiters_tail = &in->waiters;
+	while (*in->waiters_tail)
+		in->waiters_tail = &(*in->waiters_tail)->next;
+	for (struct waiter *w = ready, *next; w; w = next) {
+		next = w->next;
+		w->fn(w->ud);
+		free(w);
+	}
+}
+
+static void batch_done(uv_work_t *w, int status)
+{
+	struct hd_initiator *in = w->data;
+	int brc = status == 0 ? in->batch_rc : HT_E_IO;
+	struct itrace *batch = in->batch;
+	bool failed = false;
+	in->batch = NULL;
+	in->inflight = false;
+	in->n_done++;
+	/* Callbacks may start traces, end them or ask to sync: batch_start waits till after. */
+	in->dispatching = true;
+	for (struct itrace *it = batch, *next; it; it = next) {
+		next = it->w_next;
+		it->w_next = NULL;
+		it->in_batch = false;
+		int rc = brc != HT_OK ? brc : it->w_rc;
+		if (it->w_create) {
+			trace_created(it, rc);
+		} else if (rc != HT_OK) {
+			write_failed(it, rc);
+			failed = true;
+		} else {
+			pending_free(it->w_pend, it->w_n);
+			free(it->w_pend);
+			it->w_pend = NULL;
+			it->w_n = 0;
+			it->fails = 0;
+		}
+		trace_maybe_free(it);
+	}
+	in->dispatching = false;
+	/* A failed write is tried again a flush interval later (at once when stopping). */
+	if (failed && in->stopping)
+		in->due = true;
+	else if (failed && !uv_is_active((uv_handle_t *)&in->flush))
+		uv_timer_start(&in->flush, on_flush, HD_INITIATOR_FLUSH_MS, 0);
+	batch_start(in);
+	fire_waiters(in);
+	initiator_maybe_free(in);
 }
 
 static void on_flush(uv_timer_t *t)
 {
-	flush_all(t->data);
+	struct hd_initiator *in = t->data;
+	in->due = true;
+	batch_start(in);
 }
 
 static struct itrace *find_running(struct hd_initiator *in, const uint8_t id[HT_TRACE_ID_LEN])
 {
-	for (struct itrace *it = in->running; it; it = it->next)
-		if (memcmp(it->id, id, HT_TRACE_ID_LEN) == 0)
+	for (struct itrace *it = in->traces; it; it = it->next)
+		if (it->started && !it->status && memcmp(it->id, id, HT_TRACE_ID_LEN) == 0)
 			return it;
 	return NULL;
 }
 
-/* Ends a running trace: its last answers and status are synced, its key dropped. */
+/*
+ * Ends a running trace now (finished_ms): its last answers and its end go
+ * in the next batch, which starts at once; its key is dropped.
+ */
 static void trace_end(struct itrace *it, int status, bool cancel)
 {
 	struct hd_initiator *in = it->in;
 	char hex[2 * HT_TRACE_ID_LEN + 1];
+	if (it->status)
+		return;
 	hex_id(it->id, hex);
-	for (struct itrace **pp = &in->running; *pp; pp = &(*pp)->next) {
-		if (*pp == it) {
-			*pp = it->next;
-			break;
-		}
-	}
 	if (cancel)
 		hd_trace_local_cancel(in->d, it->id);
-	if (trace_commit(it, status) != HT_OK)
-		log_error("trace %s: its end (%s) is not stored", hex,
-			  hd_trace_status_name(status));
+	it->status = status;
+	it->finished_ms = hd_now_ms();
+	it->end_pending = true;
 	log_info("trace %s %s: %u answers", hex, hd_trace_status_name(status), it->n_answers);
 	sodium_memzero(it->sk, sizeof(it->sk));
-	uv_timer_stop(&it->timer);
-	uv_close((uv_handle_t *)&it->timer, on_trace_closed);
+	if (it->has_timer) {
+		uv_timer_stop(&it->timer);
+		uv_close((uv_handle_t *)&it->timer, on_trace_closed);
+	}
+	in->due = true;
+	batch_start(in);
 }
 
 static void on_expired(uv_timer_t *t)
@@ -705,14 +969,10 @@ static void on_expired(uv_timer_t *t)
 	trace_end(t->data, HD_TS_TIMED_OUT, true);
 }
 
-/* The verdict token for an answer that fails `err`. */
+/* The verdict for an answer that fails `err`: the error token (spec 10.1). */
 static const char *verdict_for(int err)
 {
-	if (err == HT_E_WRONG_REQUEST)
-		return "wrong_request"; /* an answer to another trace, swapped in */
-	if (err == HT_E_DECRYPT)
-		return HD_VERDICT_UNDECRYPTABLE;
-	return ht_reason_name(ht_reason_from_err(err));
+	return ht_errname(err);
 }
 
 /* Doubles the array at *arr (of *cap entries of `size` octets); false when out of memory. */
@@ -811,8 +1071,7 @@ static void set_verdict(struct pending *p, const char *v)
  * kept, and hangs below the answers kept. Sets the verdict and, for a good
  * FOUND answer with a call originated at its hop, the origin.
  */
-static void judge(struct itrace *it, const uint8_t *env, size_t len, uint64_t now,
-		  struct pending *p)
+static void judge(struct itrace *it, const uint8_t *env, size_t len, struct pending *p)
 {
 	struct hd_daemon *d = it->in->d;
 	ht_answer *a = NULL;
@@ -825,11 +1084,12 @@ static void judge(struct itrace *it, const uint8_t *env, size_t len, uint64_t no
 		return;
 	}
 	const ht_answer_info *ai = ht_answer_get(a);
-	uint64_t lo = it->created_ms > HT_CLOCK_SKEW_MS ? it->created_ms - HT_CLOCK_SKEW_MS : 0;
+	/* Step 15 of spec 11.7.4, as ht_bundle_verify checks it. */
+	const ht_request_info ri = {.created_ms = it->created_ms, .expires_ms = it->expires_ms};
 	bool dup = false;
 	for (size_t i = 0; i < it->n_ok && !dup; i++)
 		dup = same_statement(&it->ok[i], ai);
-	if (ai->answered_ms < lo || ai->answered_ms > now + HT_CLOCK_SKEW_MS)
+	if (ht_answer_check_time(ai, &ri) != HT_OK)
 		set_verdict(p, HD_VERDICT_BAD_TIME);
 	else if (dup)
 		set_verdict(p, HD_VERDICT_DUPLICATE);
@@ -888,7 +1148,7 @@ static void on_answer(struct itrace *it, const uint8_t *sealed, size_t len)
 	uint8_t *env;
 	size_t env_len;
 	if (ht_unseal(sealed, len, it->pk, it->sk, &env, &env_len) == HT_OK) {
-		judge(it, env, env_len, now, p);
+		judge(it, env, env_len, p);
 		p->buf = env;
 		p->a.len = env_len;
 	} else {
@@ -906,7 +1166,7 @@ static void on_answer(struct itrace *it, const uint8_t *sealed, size_t len)
 	log_answer(it, p);
 	it->n_pend++;
 	it->n_answers++;
-	if (!uv_is_active((uv_handle_t *)&in->flush))
+	if (!in->flush_closed && !uv_is_active((uv_handle_t *)&in->flush))
 		uv_timer_start(&in->flush, on_flush, HD_INITIATOR_FLUSH_MS, 0);
 }
 
@@ -948,9 +1208,9 @@ int hd_initiator_init(struct hd_daemon *d)
 		log_warn("traces: %zu traces left running by the last run marked interrupted",
 			 interrupted);
 	in->d = d;
+	in->waiters_tail = &in->waiters;
 	uv_timer_init(d->loop, &in->flush);
 	in->flush.data = in;
-	in->handles_open = 1;
 	d->initiator = in;
 	return HT_OK;
 }
@@ -961,14 +1221,99 @@ void hd_initiator_fini(struct hd_daemon *d)
 	if (!in)
 		return;
 	d->initiator = NULL;
-	while (in->running)
-		trace_end(in->running, HD_TS_INTERRUPTED, true);
 	in->stopping = true;
-	uv_close((uv_handle_t *)&in->flush, on_handle_closed);
+	for (struct itrace *it = in->traces; it; it = it->next)
+		if (it->started && !it->status)
+			trace_end(it, HD_TS_INTERRUPTED, true);
+	/* What is still to write goes now; the database closes once it is written. */
+	uv_close((uv_handle_t *)&in->flush, on_flush_closed);
+	in->due = true;
+	batch_start(in);
 }
 
-int hd_initiator_start(struct hd_daemon *d, const ht_ctl_trace_start *q,
-		       uint8_t id[HT_TRACE_ID_LEN], char *why, size_t whylen)
+int hd_initiator_sync(struct hd_daemon *d, hd_initiator_synced_fn fn, void *ud, bool *later)
+{
+	struct hd_initiator *in = d->initiator;
+	*later = false;
+	if (!in)
+		return HT_E_INVAL;
+	bool more = any_dirty(in);
+	if (!more && !in->inflight)
+		return HT_OK;
+	struct waiter *w = malloc(sizeof(*w));
+	if (!w)
+		return HT_E_NOMEM;
+	w->fn = fn;
+	w->ud = ud;
+	/* What is held now goes in the next batch, or is in the one in flight. */
+	w->batch = in->n_started + (more ? 1 : 0);
+	w->next = NULL;
+	*in->waiters_tail = w;
+	in->waiters_tail = &w->next;
+	*later = true;
+	if (more) {
+		in->due = true;
+		batch_start(in);
+	}
+	return HT_OK;
+}
+
+/* The batch that created `it` is done: start it in the engine and say so. */
+static void trace_created(struct itrace *it, int rc)
+{
+	struct hd_initiator *in = it->in;
+	char hex[2 * HT_TRACE_ID_LEN + 1], why[256] = "";
+	hex_id(it->id, hex);
+	hd_trace_rec *rec = it->rec;
+	it->rec = NULL;
+	pending_free(it->w_pend, it->w_n); /* none: answers come after the start */
+	free(it->w_pend);
+	it->w_pend = NULL;
+	it->w_n = 0;
+	if (rc != HT_OK) {
+		/* Not stored, never sent: it is forgotten. */
+		snprintf(why, sizeof(why), "cannot store the trace: %s", ht_strerror(rc));
+		log_error("trace %s: %s", hex, why);
+		it->status = HD_TS_FAILED;
+		sodium_memzero(it->sk, sizeof(it->sk));
+	} else if (in->stopping) {
+		rc = HT_E_INVAL;
+		snprintf(why, sizeof(why), "the daemon is stopping");
+		it->status = HD_TS_INTERRUPTED;
+		it->finished_ms = hd_now_ms();
+		it->end_pending = true;
+		in->due = true; /* batch_done starts it */
+		sodium_memzero(it->sk, sizeof(it->sk));
+	} else {
+		uint64_t now = hd_now_ms();
+		uv_timer_init(in->d->loop, &it->timer);
+		it->timer.data = it;
+		it->has_timer = true;
+		uv_timer_start(&it->timer, on_expired,
+			       (it->expires_ms > now ? it->expires_ms - now : 0) +
+				       HD_INITIATOR_GRACE_MS,
+			       0);
+		it->started = true;
+		rc = hd_trace_local_start(in->d, rec->request, rec->request_len,
+					  rec->to[0] ? rec->to : NULL, hd_initiator_on_event, in);
+		if (rc != HT_OK) {
+			snprintf(why, sizeof(why), "the trace engine did not start trace %s: %s",
+				 hex, ht_strerror(rc));
+			trace_end(it, HD_TS_FAILED, false);
+		} else {
+			log_info("trace %s started%s%s: call at %llu ms +/- %u ms, hop limit %u",
+				 hex, rec->to[0] ? " via " : "", rec->to,
+				 (unsigned long long)it->call_time_ms, it->tolerance_ms,
+				 it->hop_limit);
+		}
+	}
+	hd_trace_rec_clear(rec);
+	free(rec);
+	it->started_fn(it->started_ud, rc, it->id, why);
+}
+
+int hd_initiator_start(struct hd_daemon *d, const ht_ctl_trace_start *q, hd_initiator_started_fn fn,
+		       void *ud, char *why, size_t whylen)
 {
 	struct hd_initiator *in = d->initiator;
 	const char *cc = d->cfg.country_code;
@@ -1004,6 +1349,7 @@ int hd_initiator_start(struct hd_daemon *d, const ht_ctl_trace_start *q,
 
 	uint8_t pk[HT_ANSWER_PK_LEN], sk[HT_ANSWER_SK_LEN];
 	crypto_box_keypair(pk, sk);
+	/* The trace's time starts here: its synced create is part of it. */
 	uint64_t now = hd_now_ms();
 	ht_request_params p = {
 		.calling = calling,
@@ -1021,73 +1367,67 @@ int hd_initiator_start(struct hd_daemon *d, const ht_ctl_trace_start *q,
 	size_t req_len = 0;
 	ht_request *r = NULL;
 	struct itrace *it = NULL;
-	hd_trace_rec rec;
-	memset(&rec, 0, sizeof(rec));
-	int rc = ht_request_build(&p, &d->keys, d->cert, d->cert_len, &req, &req_len);
+	hd_trace_rec *rec = calloc(1, sizeof(*rec));
+	int rc = rec ? ht_request_build(&p, &d->keys, d->cert, d->cert_len, &req, &req_len)
+		     : HT_E_NOMEM;
 	if (rc == HT_OK)
 		rc = ht_request_parse(req, req_len, &r);
 	if (rc != HT_OK) {
 		snprintf(why, whylen, "cannot build the request: %s", ht_strerror(rc));
 		goto out;
 	}
-	const ht_request_info *ri = ht_request_get(r);
-	memcpy(rec.id, ri->trace_id, HT_TRACE_ID_LEN);
-	rec.status = HD_TS_RUNNING;
-	rec.created_ms = ri->created_ms;
-	rec.call_time_ms = ri->call_time_ms;
-	rec.started_ms = now;
-	rec.has_sk = true;
-	memcpy(rec.answer_pk, pk, sizeof(pk));
-	memcpy(rec.answer_sk, sk, sizeof(sk));
-	memcpy(rec.calling, calling, sizeof(calling));
-	memcpy(rec.called, called, sizeof(called));
-	snprintf(rec.to, sizeof(rec.to), "%s", q->to);
-	snprintf(rec.label, sizeof(rec.label), "%s", ri->label);
-	rec.request = req;
-	rec.request_len = req_len;
 	if (!(it = calloc(1, sizeof(*it)))) {
 		rc = HT_E_NOMEM;
 		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
-	/* Durable before anyone sees the request. */
-	if ((rc = hd_traces_create(in->db, &rec)) != HT_OK) {
-		snprintf(why, whylen, "cannot store the trace: %s", ht_strerror(rc));
-		goto out;
-	}
+	const ht_request_info *ri = ht_request_get(r);
+	memcpy(rec->id, ri->trace_id, HT_TRACE_ID_LEN);
+	rec->status = HD_TS_RUNNING;
+	rec->created_ms = ri->created_ms;
+	rec->call_time_ms = ri->call_time_ms;
+	rec->started_ms = now;
+	rec->has_sk = true;
+	memcpy(rec->answer_pk, pk, sizeof(pk));
+	memcpy(rec->answer_sk, sk, sizeof(sk));
+	memcpy(rec->calling, calling, sizeof(calling));
+	memcpy(rec->called, called, sizeof(called));
+	snprintf(rec->to, sizeof(rec->to), "%s", q->to);
+	snprintf(rec->label, sizeof(rec->label), "%s", ri->label);
+	rec->request = req;
+	rec->request_len = req_len;
+	req = NULL;
+
 	it->in = in;
-	memcpy(it->id, rec.id, HT_TRACE_ID_LEN);
+	memcpy(it->id, rec->id, HT_TRACE_ID_LEN);
 	memcpy(it->request_id, ht_request_id(r), HT_MSG_ID_LEN);
 	memcpy(it->pk, pk, sizeof(pk));
 	memcpy(it->sk, sk, sizeof(sk));
 	it->created_ms = ri->created_ms;
+	it->expires_ms = ri->expires_ms;
+	it->call_time_ms = ri->call_time_ms;
+	it->tolerance_ms = ri->tolerance_ms;
+	it->hop_limit = ri->hop_limit;
 	snprintf(it->initiator, sizeof(it->initiator), "%s", ri->initiator_id);
-	uv_timer_init(d->loop, &it->timer);
-	it->timer.data = it;
-	in->handles_open++;
-	it->next = in->running;
-	in->running = it;
-	uv_timer_start(&it->timer, on_expired, ri->expires_ms - now + HD_INITIATOR_GRACE_MS, 0);
-	memcpy(id, rec.id, HT_TRACE_ID_LEN);
-
-	char hex[2 * HT_TRACE_ID_LEN + 1];
-	hex_id(rec.id, hex);
-	rc = hd_trace_local_start(d, req, req_len, q->to[0] ? q->to : NULL, hd_initiator_on_event,
-				  in);
-	if (rc != HT_OK) {
-		snprintf(why, whylen, "the trace engine did not start trace %s: %s", hex,
-			 ht_strerror(rc));
-		trace_end(it, HD_TS_FAILED, false);
-	} else {
-		log_info("trace %s started%s%s: call at %llu ms +/- %u ms, hop limit %u", hex,
-			 q->to[0] ? " via " : "", q->to, (unsigned long long)ri->call_time_ms,
-			 ri->tolerance_ms, ri->hop_limit);
-	}
+	it->started_fn = fn;
+	it->started_ud = ud;
+	/* Durable before anyone sees the request: the engine gets it once this is written. */
+	it->rec = rec;
+	rec = NULL;
+	it->need_create = true;
+	it->next = in->traces;
+	in->traces = it;
 	it = NULL;
+	in->due = true;
+	batch_start(in);
 out:
 	free(it);
+	free(req);
 	ht_request_free(r);
-	hd_trace_rec_clear(&rec); /* frees req */
+	if (rec) {
+		hd_trace_rec_clear(rec);
+		free(rec);
+	}
 	sodium_memzero(sk, sizeof(sk));
 	return rc;
 }
@@ -1098,7 +1438,6 @@ static int find_trace(struct hd_initiator *in, const uint8_t id[HT_TRACE_ID_LEN]
 		      char *why, size_t whylen)
 {
 	bool found = false;
-	flush_all(in); /* what is read is what is stored */
 	int rc = hd_traces_get(in->db, id, rec, &found);
 	if (rc == HT_OK && !found) {
 		char hex[2 * HT_TRACE_ID_LEN + 1];
@@ -1256,7 +1595,6 @@ int hd_initiator_list(struct hd_daemon *d, uint32_t limit, ht_ctl_trace_list *ou
 	}
 	if (limit == 0 || limit > HT_CTL_TRACE_LIST_MAX)
 		limit = limit ? HT_CTL_TRACE_LIST_MAX : HT_CTL_TRACE_LIST_DEFAULT;
-	flush_all(in);
 	if (!(out->entries = calloc(limit, sizeof(*out->entries)))) {
 		snprintf(why, whylen, "out of memory");
 		return HT_E_NOMEM;

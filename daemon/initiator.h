@@ -7,14 +7,17 @@
  * own answer key and verified against the daemon's trust before it may go
  * into the evidence; a rejected one is kept and shown with the reason.
  *
- * Durability: the trace (request, opening, answer secret key) is committed
- * and synced before the engine sees it, and again when it finishes (the
- * secret key is then wiped). Answers in between are committed in a group,
- * synced, at most HD_INITIATOR_FLUSH_MS after they arrive, and at once
- * before anything reads them (show, list, export); a synced commit costs
- * about half a millisecond of the event loop, more than a whole hop.
- * A trace found unfinished when the daemon starts is marked interrupted,
- * with the answers it had.
+ * Durability, with no disk write on the event loop: every write goes to
+ * the thread pool in batches, one in flight at a time (LMDB has one
+ * writer), each one write transaction, committed and synced once. A new
+ * trace (request, opening, answer secret key) is in the next batch, which
+ * starts at once, and the engine gets the request only when that batch is
+ * done; answers go at most HD_INITIATOR_FLUSH_MS after they arrive, a
+ * trace's end (status, time, the secret key wiped) at once. The reads
+ * (show, list, export) read what is committed; hd_initiator_sync lets a
+ * reader wait, off the loop, until what has arrived is. A trace found
+ * unfinished when the daemon starts is marked interrupted, with the
+ * answers it had; a stopping daemon writes what it holds, then closes.
  */
 #ifndef HD_INITIATOR_H
 #define HD_INITIATOR_H
@@ -32,8 +35,10 @@
 
 struct hd_daemon;
 
-/* Answers wait at most this long in memory before their synced commit. */
+/* Answers wait at most this long in memory before their batch starts. */
 #define HD_INITIATOR_FLUSH_MS 50
+/* A trace that has ended and whose writes failed this many times in a row is given up. */
+#define HD_INITIATOR_RETRIES 3
 /* After the request's expiry, the engine gets this long to deliver its own
  * dead ends and completion before the trace is given up as timed out. */
 #define HD_INITIATOR_GRACE_MS 1000
@@ -49,19 +54,44 @@ int hd_initiator_init(struct hd_daemon *d) HT_WUR;
 
 /*
  * The daemon is stopping: running traces are marked interrupted (with
- * their answers), cancelled in the engine, and the module frees itself and
- * closes the database once its timers have closed. Call it before
- * hd_trace_fini. NULL d->initiator is allowed.
+ * their answers) and cancelled in the engine; what is still to write is
+ * written (a batch in flight is waited for), and the module frees itself
+ * and closes the database once that is done and its timers have closed, as
+ * the loop runs on. Call it before hd_trace_fini. NULL d->initiator is
+ * allowed.
  */
 void hd_initiator_fini(struct hd_daemon *d);
 
 /*
- * trace start: normalises the numbers, builds and signs the request, stores
- * it, starts it in the engine; *id gets the trace ID. On failure returns an
- * error and writes a sentence for the operator into `why`.
+ * How a trace start ends: HT_OK and the trace's ID once it is stored
+ * (synced) and started in the engine; else an error and a sentence for the
+ * operator (`why`, valid during the call). A trace the engine refused is
+ * stored with status failed.
  */
-int hd_initiator_start(struct hd_daemon *d, const ht_ctl_trace_start *q,
-		       uint8_t id[HT_TRACE_ID_LEN], char *why, size_t whylen) HT_WUR;
+typedef void (*hd_initiator_started_fn)(void *ud, int rc, const uint8_t id[HT_TRACE_ID_LEN],
+					const char *why);
+
+/*
+ * trace start: normalises the numbers, builds and signs the request and
+ * queues its record for writing. HT_OK: `fn` is called later, exactly once
+ * (also when the daemon stops first), never from within this call. Else
+ * returns an error, writes a sentence for the operator into `why`, and `fn`
+ * is not called.
+ */
+int hd_initiator_start(struct hd_daemon *d, const ht_ctl_trace_start *q, hd_initiator_started_fn fn,
+		       void *ud, char *why, size_t whylen) HT_WUR;
+
+/*
+ * Waits, off the loop, until everything held now (new traces, answers,
+ * ends) has been through a commit, so that a read that follows shows what
+ * is on disk. *later true: fn(ud) is called then, exactly once (also when
+ * the daemon stops first). *later false: nothing is waiting (or an error:
+ * HT_E_INVAL when the daemon is stopping, HT_E_NOMEM) and fn is not called.
+ */
+typedef void (*hd_initiator_synced_fn)(void *ud);
+int hd_initiator_sync(struct hd_daemon *d, hd_initiator_synced_fn fn, void *ud, bool *later) HT_WUR;
+
+/* The three reads below show what is committed; hd_initiator_sync first for the rest. */
 
 /*
  * trace show: the trace and its answers from index `from` into `out`
@@ -108,10 +138,10 @@ const char *hd_trace_status_name(int status);
 
 /* Verdicts of answers (TraceHop.verdict). */
 #define HD_VERDICT_OK            "ok"
-#define HD_VERDICT_UNDECRYPTABLE "undecryptable" /* does not open with the trace's key */
-#define HD_VERDICT_DUPLICATE     "duplicate"     /* the same statement, already kept */
-#define HD_VERDICT_UNLINKED      "unlinked"      /* hangs below no answer kept (the chain) */
-#define HD_VERDICT_BAD_TIME      "bad_time"      /* signed at a time outside the trace's */
+#define HD_VERDICT_UNDECRYPTABLE "decrypt_failed" /* does not open with the trace's key */
+#define HD_VERDICT_DUPLICATE     "duplicate"      /* the same statement, already kept */
+#define HD_VERDICT_UNLINKED      "unlinked"       /* hangs below no answer kept (the chain) */
+#define HD_VERDICT_BAD_TIME      "bad_time"       /* dated outside the request's lifetime */
 #define HD_VERDICT_MAX           31
 
 typedef struct hd_trace_rec {

@@ -43,6 +43,23 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void peer_dial(struct hd_peer *p);
 static void conn_close(struct hd_conn *c, const char *why);
+static void conn_reading_update(struct hd_conn *c);
+static void backlog_drain(struct hd_conn *c);
+
+/*
+ * Plaintext messages of an established session that wait for room in its
+ * send queue: once sent they are encrypted frames, which cannot be dropped
+ * (spec/protocol.md section 8.7.6), so what does not fit waits here,
+ * unencrypted and in order, up to HD_SEND_BACKLOG_BYTES; past that the
+ * session ends, which its peer notices (section 11.14).
+ */
+#define HD_SEND_BACKLOG_BYTES (4u << 20)
+
+struct hd_backlog {
+	struct hd_backlog *next;
+	uint8_t *pt;
+	size_t len;
+};
 
 /* ---- writing ---- */
 
@@ -56,16 +73,19 @@ static void on_write(uv_write_t *req, int status)
 {
 	struct write_req *w = (struct write_req *)req;
 	struct hd_conn *c = w->c;
-	/* Backpressure released: read again once half the queue has drained. */
-	if (c->queued-- == c->d->cfg.policy.send_queue_max / 2 + 1 && c->reading_paused &&
-	    !c->closing) {
-		c->reading_paused = false;
-		uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
-	}
-	if (status < 0 && !w->c->closing)
-		conn_close(w->c, uv_strerror(status));
+	c->queued--;
+	if (status < 0 && !c->closing)
+		conn_close(c, uv_strerror(status));
 	free(w->buf);
 	free(w);
+	if (c->closing)
+		return;
+	backlog_drain(c);
+	/* Backpressure released: read again once half the queue has drained. */
+	if (c->sendq_full && !c->bl_head && c->queued <= c->d->cfg.policy.send_queue_max / 2) {
+		c->sendq_full = false;
+		conn_reading_update(c);
+	}
 }
 
 /* Queues `buf` (taken over) on the connection; refuses past the bound. */
@@ -73,12 +93,6 @@ static int conn_write(struct hd_conn *c, uint8_t *buf, size_t len)
 {
 	if (c->closing) {
 		free(buf);
-		return -1;
-	}
-	if (c->queued >= c->d->cfg.policy.send_queue_max) {
-		free(buf);
-		log_warn("%s: send queue full (%zu messages), message dropped", c->remote,
-			 c->queued);
 		return -1;
 	}
 	struct write_req *w = malloc(sizeof(*w));
@@ -100,9 +114,9 @@ static int conn_write(struct hd_conn *c, uint8_t *buf, size_t len)
 	 * Backpressure: a peer that does not read what we send stops being
 	 * read, so its requests cannot pile up replies in our memory.
 	 */
-	if (++c->queued >= c->d->cfg.policy.send_queue_max && !c->reading_paused) {
-		c->reading_paused = true;
-		uv_read_stop((uv_stream_t *)&c->tcp);
+	if (++c->queued >= c->d->cfg.policy.send_queue_max && !c->sendq_full) {
+		c->sendq_full = true;
+		conn_reading_update(c);
 	}
 	c->d->counters.bytes_out += len;
 	if (c->peer && c->established)
@@ -110,31 +124,149 @@ static int conn_write(struct hd_conn *c, uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int conn_send_pmsg(struct hd_conn *c, const ht_pmsg *m)
+/* Encrypts plaintext `pt` (freed here) as the session's next frame and queues it. */
+static int conn_send_plain(struct hd_conn *c, uint8_t *pt, size_t plen)
 {
-	uint8_t *pt, *frame;
-	size_t plen, flen;
-	/*
-	 * Drop before encrypting: a frame dropped after encryption would skip a
-	 * nonce and the peer could never decrypt the session again.
-	 */
-	if (c->closing || c->queued >= c->d->cfg.policy.send_queue_max) {
-		log_warn("%s: send queue full (%zu messages), message dropped", c->remote,
-			 c->queued);
-		return -1;
-	}
-	if (ht_pmsg_encode(m, &pt, &plen) != HT_OK)
-		return -1;
+	uint8_t *frame;
+	size_t flen;
 	int rc = ht_session_send(c->sess, pt, plen, &frame, &flen);
 	free(pt);
-	if (rc != HT_OK)
+	if (rc != HT_OK) {
+		conn_close(c, "cannot encrypt a message");
 		return -1;
+	}
 	if (conn_write(c, frame, flen) != 0)
 		return -1;
 	c->d->counters.msgs_out++;
 	if (c->peer)
 		c->peer->msgs_out++;
 	return 0;
+}
+
+/* Sends what waits in the backlog, in order, while the send queue has room. */
+static void backlog_drain(struct hd_conn *c)
+{
+	size_t max = c->d->cfg.policy.send_queue_max;
+	while (c->bl_head && c->queued < max && !c->closing) {
+		struct hd_backlog *b = c->bl_head;
+		c->bl_head = b->next;
+		if (!c->bl_head)
+			c->bl_tail = &c->bl_head;
+		c->bl_bytes -= b->len;
+		uint8_t *pt = b->pt;
+		size_t len = b->len;
+		free(b);
+		(void)conn_send_plain(c, pt, len);
+	}
+}
+
+static void backlog_free(struct hd_conn *c)
+{
+	for (struct hd_backlog *b = c->bl_head, *next; b; b = next) {
+		next = b->next;
+		free(b->pt);
+		free(b);
+	}
+	c->bl_head = NULL;
+	c->bl_tail = &c->bl_head;
+	c->bl_bytes = 0;
+}
+
+static int conn_send_pmsg(struct hd_conn *c, const ht_pmsg *m)
+{
+	uint8_t *pt;
+	size_t plen;
+	if (c->closing)
+		return -1;
+	if (ht_pmsg_encode(m, &pt, &plen) != HT_OK)
+		return -1;
+	if (!c->bl_head && c->queued < c->d->cfg.policy.send_queue_max)
+		return conn_send_plain(c, pt, plen);
+	/*
+	 * The queue is full: wait, unencrypted, behind what already waits. A
+	 * peer that reads nothing while its backlog grows past the bound loses
+	 * the session rather than messages from the middle of it.
+	 */
+	if (c->bl_bytes + plen > HD_SEND_BACKLOG_BYTES) {
+		free(pt);
+		char why[128];
+		snprintf(why, sizeof(why),
+			 "peer does not read what we send: %zu octets waiting, send backlog full",
+			 c->bl_bytes);
+		conn_close(c, why);
+		return -1;
+	}
+	struct hd_backlog *b = malloc(sizeof(*b));
+	if (!b) {
+		free(pt);
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	b->next = NULL;
+	b->pt = pt;
+	b->len = plen;
+	*c->bl_tail = b;
+	c->bl_tail = &b->next;
+	c->bl_bytes += plen;
+	if (!c->sendq_full) {
+		c->sendq_full = true;
+		conn_reading_update(c);
+	}
+	return 0;
+}
+
+/* ---- reading, and when not to ---- */
+
+static bool conn_held(const struct hd_conn *c)
+{
+	return c->established && c->peer && c->peer->held;
+}
+
+/* Whether frames from `c` may be taken in now. */
+static bool conn_may_take(const struct hd_conn *c)
+{
+	return !c->closing && !c->sendq_full && !conn_held(c);
+}
+
+static void on_resume(uv_timer_t *t);
+
+/*
+ * Reads while frames may be taken in, and not otherwise: what the peer
+ * sends meanwhile waits in its socket and then in the peer's own (TCP
+ * flow control). Frames read but kept back are taken in first, from the
+ * loop, never from inside whoever released the connection.
+ */
+static void conn_reading_update(struct hd_conn *c)
+{
+	if (c->closing)
+		return;
+	bool want = conn_may_take(c);
+	if (want && c->stash) {
+		/* After the handshake the connection's timer is free: it resumes. */
+		uv_timer_start(&c->timer, on_resume, 0, 0);
+		return;
+	}
+	if (want && c->reading_paused) {
+		c->reading_paused = false;
+		int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+		if (rc < 0)
+			conn_close(c, uv_strerror(rc));
+	} else if (!want && !c->reading_paused) {
+		c->reading_paused = true;
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	}
+}
+
+void hd_peer_hold(struct hd_daemon *d, const char *id, bool hold)
+{
+	for (size_t i = 0; i < d->n_peers; i++) {
+		struct hd_peer *p = d->peers[i];
+		if (strcmp(p->cfg.id, id) != 0)
+			continue;
+		p->held = hold;
+		if (p->conn)
+			conn_reading_update(p->conn);
+	}
 }
 
 /* ---- closing ---- */
@@ -152,6 +284,8 @@ static void on_conn_handle_closed(uv_handle_t *h)
 		}
 	}
 	ht_session_free(c->sess);
+	backlog_free(c);
+	free(c->stash);
 	free(c);
 }
 
@@ -267,6 +401,7 @@ static void on_established(struct hd_conn *c)
 	p->last_error[0] = 0;
 	p->last_rx_ms = p->last_seen_ms = hd_now_ms();
 	peer_set_state(p, HD_ESTABLISHED);
+	conn_reading_update(c); /* a peer still held from its last session stays held */
 	log_info("peer %s: session established (%s, %s)", p->cfg.id,
 		 c->outbound ? "outbound" : "inbound", c->remote);
 	uv_timer_stop(&p->timer);
@@ -372,6 +507,31 @@ static void on_frame(struct hd_conn *c, const uint8_t *msg, size_t len)
 	}
 }
 
+/*
+ * Takes in the frames of `data`, one at a time, until an established
+ * session may take no more (its peer held, its send queue full): so a
+ * peer's requests in progress stay within the bound the engine sets, not
+ * one read beyond it. Returns the octets consumed.
+ */
+static size_t conn_take(struct hd_conn *c, const uint8_t *data, size_t len)
+{
+	size_t at = 0;
+	while (at < len && !c->closing && (!c->established || conn_may_take(c))) {
+		size_t used;
+		const uint8_t *msg;
+		size_t mlen;
+		int rc = ht_frame_reader_push(&c->rd, data + at, len - at, &used, &msg, &mlen);
+		at += used;
+		if (rc < 0) {
+			conn_close(c, "malformed frame");
+			return len;
+		}
+		if (rc == 1)
+			on_frame(c, msg, mlen);
+	}
+	return at;
+}
+
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	(void)h;
@@ -423,20 +583,38 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 			return;
 		}
 	}
-	while (len > 0 && !c->closing) {
-		size_t used;
-		const uint8_t *msg;
-		size_t mlen;
-		int rc = ht_frame_reader_push(&c->rd, data, len, &used, &msg, &mlen);
-		data += used;
-		len -= used;
-		if (rc < 0) {
-			conn_close(c, "malformed frame");
+	size_t used = conn_take(c, data, len);
+	if (used < len && !c->closing) {
+		/* Stopped mid-read: keep the rest (at most one read) for later. */
+		c->stash = malloc(len - used);
+		if (!c->stash) {
+			conn_close(c, "out of memory");
 			return;
 		}
-		if (rc == 1)
-			on_frame(c, msg, mlen);
+		memcpy(c->stash, data + used, len - used);
+		c->stash_len = len - used;
+		conn_reading_update(c);
 	}
+}
+
+static void on_resume(uv_timer_t *t)
+{
+	struct hd_conn *c = t->data;
+	if (c->closing || !c->stash || !conn_may_take(c))
+		return; /* held again: the next release comes back here */
+	uint8_t *s = c->stash;
+	size_t n = c->stash_len, used;
+	c->stash = NULL;
+	c->stash_len = 0;
+	used = conn_take(c, s, n);
+	if (used < n && !c->closing) {
+		memmove(s, s + used, n - used);
+		c->stash = s;
+		c->stash_len = n - used;
+	} else {
+		free(s);
+	}
+	conn_reading_update(c);
 }
 
 static void on_handshake_timeout(uv_timer_t *t)
@@ -458,6 +636,7 @@ static struct hd_conn *conn_new(struct hd_daemon *d, bool outbound)
 	uv_tcp_init(d->loop, &c->tcp);
 	uv_timer_init(d->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;
+	c->bl_tail = &c->bl_head;
 	c->handles_open = 2;
 	c->next = d->conns;
 	d->conns = c;
@@ -581,6 +760,9 @@ static void keepalive_tick(uv_timer_t *t)
 	if (!c)
 		return;
 	uint64_t now = hd_now_ms();
+	/* Not reading it by our own choice (held) says nothing about the peer. */
+	if (p->held)
+		p->last_rx_ms = now;
 	if (now - p->last_rx_ms >= p->d->cfg.policy.dead_peer_ms) {
 		char why[96];
 		snprintf(why, sizeof(why), "dead peer: nothing received for %llu ms",

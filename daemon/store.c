@@ -149,6 +149,8 @@ struct job {
 	uint64_t *counts; /* per peer index: up, down; all zero between batches */
 	struct day_job *days;
 	size_t n_days, cap_days;
+	hd_store_done_fn done; /* hd_store_submit_async: told instead of held */
+	void *done_ud;
 };
 
 struct hd_store {
@@ -170,6 +172,8 @@ struct hd_store {
 	bool poisoned;                  /* a batch failed: refuse until all are collected */
 	struct job *fifo[MAX_INFLIGHT]; /* handed over, not collected; oldest first */
 	size_t n_fifo;
+	void (*notify)(void *ud); /* the writer wakes the owner's loop (hd_store_set_notify) */
+	void *notify_ud;
 };
 
 static void collect(hd_store *s);
@@ -845,6 +849,8 @@ static void *writer_main(void *arg)
 		for (size_t i = 0; i < n; i++)
 			g[i]->state = J_DONE;
 		pthread_cond_broadcast(&s->cv);
+		if (s->notify)
+			s->notify(s->notify_ud);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -874,23 +880,33 @@ static void collect_one(hd_store *s)
 		s->poisoned = false; /* every batch after the failure is collected */
 	pthread_mutex_unlock(&s->mu);
 	bool failed = false;
+	size_t ins = 0, dup = 0;
+	int jrc = HT_OK;
 	for (size_t i = 0; i < j->n_days; i++) {
 		struct day_job *d = &j->days[i];
 		if (d->done) {
 			d->p->n_names = d->names_to; /* its new peers are durable now */
-			s->held_ins += d->added;
-			s->held_dup += d->dup;
+			ins += d->added;
+			dup += d->dup;
 		} else if (!failed) {
 			failed = true;
-			int rc = HT_E_IO; /* refused: an earlier batch failed */
+			jrc = HT_E_IO; /* refused: an earlier batch failed */
 			if (d->lmdb_rc > 0 || d->lmdb_rc < -1)
-				rc = lmdb_err(d->lmdb_rc, d->what, d->p->path);
-			if (s->held_rc == HT_OK)
-				s->held_rc = rc;
+				jrc = lmdb_err(d->lmdb_rc, d->what, d->p->path);
 		}
 	}
 	if (failed)
 		drop_provisional(s);
+	hd_store_done_fn done = j->done;
+	j->done = NULL;
+	if (done) {
+		done(j->done_ud, jrc, ins, dup);
+		return;
+	}
+	s->held_ins += ins;
+	s->held_dup += dup;
+	if (jrc != HT_OK && s->held_rc == HT_OK)
+		s->held_rc = jrc;
 }
 
 /* Waits for every batch handed over and holds the results. */
@@ -1011,6 +1027,12 @@ int hd_store_submit(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
 {
 	struct job *j = NULL;
 	pthread_mutex_lock(&s->mu);
+	if (s->n_fifo == MAX_INFLIGHT) {
+		/* Filled by hd_store_submit_async: make room as below. */
+		pthread_mutex_unlock(&s->mu);
+		collect_one(s);
+		pthread_mutex_lock(&s->mu);
+	}
 	for (size_t i = 0; i <= MAX_INFLIGHT && !j; i++)
 		if (s->jobs[i].state == J_FREE) /* one is: at most MAX_INFLIGHT - 1 are not */
 			j = &s->jobs[i];
@@ -1033,6 +1055,58 @@ int hd_store_submit(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
 		return prev;
 	}
 	return rc;
+}
+
+size_t hd_store_room(hd_store *s)
+{
+	pthread_mutex_lock(&s->mu);
+	size_t room = MAX_INFLIGHT - s->n_fifo;
+	pthread_mutex_unlock(&s->mu);
+	return room;
+}
+
+int hd_store_submit_async(hd_store *s, const ht_cdr *recs, size_t n, hd_store_done_fn done,
+			  void *ud)
+{
+	struct job *j = NULL;
+	pthread_mutex_lock(&s->mu);
+	/* With MAX_INFLIGHT - 1 or fewer handed over, a job is free. */
+	for (size_t i = 0; i <= MAX_INFLIGHT && !j && s->n_fifo < MAX_INFLIGHT; i++)
+		if (s->jobs[i].state == J_FREE)
+			j = &s->jobs[i];
+	pthread_mutex_unlock(&s->mu);
+	if (!j || !n || !done)
+		return HT_E_INVAL;
+	int rc = prepare(s, j, recs, n);
+	if (rc == HT_OK) {
+		j->done = done;
+		j->done_ud = ud;
+		if ((rc = hand_over(s, j)) != HT_OK)
+			j->done = NULL;
+	}
+	if (rc != HT_OK)
+		unprepare(j);
+	return rc;
+}
+
+void hd_store_poll(hd_store *s)
+{
+	for (;;) {
+		pthread_mutex_lock(&s->mu);
+		bool ready = s->n_fifo > 0 && s->fifo[0]->state == J_DONE;
+		pthread_mutex_unlock(&s->mu);
+		if (!ready)
+			return;
+		collect_one(s);
+	}
+}
+
+void hd_store_set_notify(hd_store *s, void (*fn)(void *ud), void *ud)
+{
+	pthread_mutex_lock(&s->mu);
+	s->notify = fn;
+	s->notify_ud = ud;
+	pthread_mutex_unlock(&s->mu);
 }
 
 int hd_store_flush(hd_store *s, size_t *inserted, size_t *duplicates)

@@ -67,6 +67,33 @@ int hd_store_submit(hd_store *s, const ht_cdr *recs, size_t n, size_t *inserted,
 int hd_store_flush(hd_store *s, size_t *inserted, size_t *duplicates) HT_WUR;
 
 /*
+ * The same pipeline for an event loop, which must never wait for the disk.
+ * hd_store_submit_async prepares the batch in the calling thread (the
+ * records are copied) and hands it to the writer, but never waits: it may
+ * only be called while hd_store_room() is above zero (HT_E_INVAL
+ * otherwise). Once the batch is committed and synced, or has failed (or
+ * was refused after an earlier failure: HT_E_IO), `done` is called once,
+ * in the owner's thread, from the store call that collects the batch:
+ * hd_store_poll, which collects the batches already done without waiting,
+ * or any call that waits (hd_store_submit, hd_store_flush, hd_store_expire,
+ * hd_store_close). `done` must not call the store. Its counts are not added
+ * to those of hd_store_submit/hd_store_flush. If the batch cannot be
+ * handed over (a record that is not valid, a partition that cannot be
+ * opened), the call returns the error and `done` is never called.
+ *
+ * hd_store_set_notify registers `fn`, called from the writer thread
+ * (under the store's lock) each time batches are done: it must only wake
+ * the owner (uv_async_send), which then calls hd_store_poll. NULL stops
+ * it; once hd_store_set_notify returns, the old `fn` is not called again.
+ */
+typedef void (*hd_store_done_fn)(void *ud, int rc, size_t inserted, size_t duplicates);
+size_t hd_store_room(hd_store *s);
+int hd_store_submit_async(hd_store *s, const ht_cdr *recs, size_t n, hd_store_done_fn done,
+			  void *ud) HT_WUR;
+void hd_store_poll(hd_store *s);
+void hd_store_set_notify(hd_store *s, void (*fn)(void *ud), void *ud);
+
+/*
  * The narrowing digest of a number pair: the first 16 bits of
  * BLAKE2b-256("hoptrace/v1 number-hint" || 0x00 || calling || 0x00 || called).
  * Unsalted: whoever learns it can test guesses of the pair (docs/store.md).

@@ -2,13 +2,17 @@
  * The traceback engine: one hop's part of a trace (see trace.h and
  * spec/protocol.md section 11).
  *
- * Everything runs on the loop thread. Answers are signed and sealed here,
- * then wait in their trace's outgoing queue until the audit log has synced
- * them (group commit on the thread pool): the queue sends in order, so the
- * asker sees our own answer, then what upstreams relay and our dead ends,
- * and TraceComplete last. A trace's memory is reference-counted (its timer
- * handle and each audit commit in flight hold a reference), so a trace can
- * be dropped at any moment without leaving a callback a dangling pointer.
+ * Everything runs on the loop thread but the signing and sealing of answers
+ * (struct job), which runs on libuv's thread pool. An answer takes its place
+ * in its trace's outgoing queue at once, is signed and sealed, then waits
+ * until the audit log has synced it (group commit, also on the pool): the
+ * queue sends in order, so the asker sees our own answer, then what
+ * upstreams relay and our dead ends, and TraceComplete last. A trace's
+ * memory is reference-counted (its timer handle and each answer being made
+ * or audited hold a reference), so a trace can be dropped at any moment
+ * without leaving a callback a dangling pointer. Each peer has at most
+ * HD_TRACE_PEER_MAX requests in progress; at the bound its session is not
+ * read (peer.c) until one is answered.
  * Peers are named by provider ID, never held by pointer: sessions come and
  * go while a trace runs.
  */
@@ -207,6 +211,8 @@ struct out {
 	struct out *next;
 	struct trace *t;
 	bool ready, failed;
+	bool own;         /* our own answer: once it is handed over, the request is answered */
+	unsigned waiting; /* ours: its seal and its audit entry, before it may go */
 	uint8_t *data;
 	size_t len;
 };
@@ -222,6 +228,7 @@ struct trace {
 	/* Who asked: a peer (by ID and session generation), or a local initiator. */
 	char asker[HT_PROVIDER_ID_MAX + 1];
 	uint32_t asker_gen;
+	bool counted; /* among the asker's requests in progress, until our answer leaves */
 	bool local;
 	bool via; /* local, sent to a consortium's terminating carrier: no hop of our own */
 	hd_trace_local_fn fn;
@@ -239,13 +246,17 @@ struct trace {
 	uint64_t t0_ns;
 };
 
-/* Per peer: its request bucket and session generation. */
+/* Per peer: its request bucket, session generation and requests in progress. */
 struct pstate {
 	char id[HT_PROVIDER_ID_MAX + 1];
 	struct hd_bucket bucket;
 	uint32_t gen; /* bumped when its session ends */
 	uint64_t quiet_until_ms;
-	uint32_t suppressed; /* refusals not logged since quiet_until_ms was set */
+	uint32_t suppressed;  /* refusals not logged since quiet_until_ms was set */
+	uint32_t in_progress; /* received, not yet answered or refused */
+	bool held;            /* at HD_TRACE_PEER_MAX: its session is not read */
+	uint32_t holds;       /* times held since the last log line about it */
+	uint64_t hold_log_ms; /* no log line about holding it before this */
 };
 
 struct engine {
@@ -262,6 +273,11 @@ struct engine {
 	uv_timer_t sweep; /* peer-down handling, on the next loop turn */
 	bool sweep_armed;
 	size_t audit_pending;
+	ht_cert_cache *certs; /* initiator certificates, parsed and with their verdicts */
+	ht_cert *own_cert;    /* ours, parsed once: answers carry it */
+	/* Answers and completions not sent because their asker's session had ended. */
+	uint64_t unsent, unsent_log_ms;
+	char unsent_last[HT_PROVIDER_ID_MAX + 1];
 };
 
 static void engine_unref(struct engine *e)
@@ -269,6 +285,8 @@ static void engine_unref(struct engine *e)
 	if (--e->refs > 0)
 		return;
 	hd_seen_free(e->seen);
+	ht_cert_cache_free(e->certs);
+	ht_cert_free(e->own_cert);
 	free(e->ps);
 	sodium_memzero(e->cref_key, sizeof(e->cref_key));
 	free(e);
@@ -286,6 +304,61 @@ static struct pstate *pstate(struct engine *e, const char *id)
 	memset(&n[e->n_ps], 0, sizeof(*n));
 	snprintf(n[e->n_ps].id, sizeof(n->id), "%s", id);
 	return &n[e->n_ps++];
+}
+
+/*
+ * A request from `id` is in progress. At HD_TRACE_PEER_MAX of them its
+ * session is no longer read (TCP backpressure) until one is answered, so
+ * that one peer cannot fill the audit backlog or the send queues that all
+ * peers share, and the loop keeps turning to the others.
+ */
+static void peer_acquire(struct engine *e, const char *id)
+{
+	struct pstate *ps = pstate(e, id);
+	if (++ps->in_progress < HD_TRACE_PEER_MAX || ps->held)
+		return;
+	ps->held = true;
+	ps->holds++;
+	uint64_t now = hd_now_ms();
+	if (now >= ps->hold_log_ms) {
+		log_info("peer %s: %u requests in progress: not reading more from it until they "
+			 "are answered (%u time%s since the last such line)",
+			 id, ps->in_progress, ps->holds, ps->holds == 1 ? "" : "s");
+		ps->holds = 0;
+		ps->hold_log_ms = now + HD_TRACE_LOG_INTERVAL_MS;
+	}
+	hd_peer_hold(e->d, id, true);
+}
+
+/* One of `id`'s requests is answered (or will never be: its session ended). */
+static void peer_release(struct engine *e, const char *id)
+{
+	struct pstate *ps = pstate(e, id);
+	if (ps->in_progress)
+		ps->in_progress--;
+	if (ps->held && ps->in_progress < HD_TRACE_PEER_MAX) {
+		ps->held = false;
+		if (!e->stopping)
+			hd_peer_hold(e->d, id, false);
+	}
+}
+
+/*
+ * Something for an asker whose session has ended is not sent (spec 11.11):
+ * counted, and summed up in one line an interval, not one line each.
+ */
+static void note_unsent(struct engine *e, const char *asker)
+{
+	e->unsent++;
+	snprintf(e->unsent_last, sizeof(e->unsent_last), "%s", asker);
+	uint64_t now = hd_now_ms();
+	if (now < e->unsent_log_ms)
+		return;
+	log_warn("%llu answer(s) or completion(s) not sent since the last such line: their "
+		 "asker's session had ended (the last for %s)",
+		 (unsigned long long)e->unsent, e->unsent_last);
+	e->unsent = 0;
+	e->unsent_log_ms = now + HD_TRACE_LOG_INTERVAL_MS;
 }
 
 static void hex8(const uint8_t *id, char out[9])
@@ -326,12 +399,22 @@ static void on_timer_closed(uv_handle_t *h)
 	trace_unref(h->data);
 }
 
+/* The trace's request no longer counts among its asker's in progress. */
+static void trace_uncount(struct trace *t)
+{
+	if (t->counted) {
+		t->counted = false;
+		peer_release(t->e, t->asker);
+	}
+}
+
 /* Takes the trace out of play; memory goes with the last reference. */
 static void trace_kill(struct trace *t)
 {
 	if (t->dead)
 		return;
 	t->dead = true;
+	trace_uncount(t);
 	for (struct trace **pp = slot(t->e, t->id); *pp; pp = &(*pp)->hnext) {
 		if (*pp == t) {
 			*pp = t->hnext;
@@ -355,22 +438,60 @@ static void log_trace(struct trace *t, const char *end)
 
 /* ---- answers ---- */
 
-/* Signs `a` as this hop and seals it to the request's answer key. */
-static int seal_answer(struct engine *e, const ht_request *req, ht_answer_info *a, uint8_t **out,
-		       size_t *out_len)
+/* Names `req` and this hop in `a`; false if `a` could not be signed. */
+static bool answer_prepare(struct engine *e, const ht_request *req, ht_answer_info *a)
 {
-	struct hd_daemon *d = e->d;
 	memcpy(a->request_hash, ht_request_id(req), HT_MSG_ID_LEN);
-	snprintf(a->provider_id, sizeof(a->provider_id), "%s", d->cfg.provider_id);
-	a->answered_ms = hd_now_ms();
+	snprintf(a->provider_id, sizeof(a->provider_id), "%s", e->d->cfg.provider_id);
+	return ht_answer_info_valid(a);
+}
+
+struct reply;
+
+/*
+ * An answer to sign and seal: the costly part of answering (a signature and
+ * two X25519), done on libuv's thread pool while the loop goes on reading,
+ * parsing and verifying the next requests. The work touches nothing that
+ * the loop changes: its own copy of the answer and of the answer key, and
+ * the hop's keys and parsed certificate, fixed while the engine lives (a
+ * job holds the engine through its trace or reply). Its audit entry, which
+ * says nothing the signature adds, is written meanwhile, in the order the
+ * answers were made; the answer leaves once both are done.
+ */
+struct job {
+	uv_work_t work;
+	struct engine *e;
+	ht_answer_info a;
+	uint8_t pk[HT_ANSWER_PK_LEN];
+	int rc;
+	uint8_t *data;
+	size_t len;
+	struct out *o;   /* a trace's answer, or */
+	struct reply *r; /* a refusal */
+};
+
+static void job_work(uv_work_t *w)
+{
+	struct job *j = w->data;
 	uint8_t *env;
 	size_t env_len;
-	int rc = ht_answer_sign(a, &d->keys, d->cert, d->cert_len, &env, &env_len);
-	if (rc != HT_OK)
-		return rc;
-	rc = ht_seal(env, env_len, ht_request_get(req)->answer_pk, NULL, out, out_len);
-	free(env);
-	return rc;
+	j->a.answered_ms = hd_now_ms();
+	j->rc = ht_answer_sign_cert(&j->a, &j->e->d->keys, j->e->own_cert, &env, &env_len);
+	if (j->rc == HT_OK) {
+		j->rc = ht_seal(env, env_len, j->pk, NULL, &j->data, &j->len);
+		free(env);
+	}
+}
+
+static void job_done(uv_work_t *w, int status);
+
+static void job_start(struct job *j)
+{
+	j->work.data = j;
+	if (uv_queue_work(j->e->d->loop, &j->work, job_work, job_done) != 0) {
+		job_work(&j->work); /* no pool: here and now */
+		job_done(&j->work, 0);
+	}
 }
 
 static void audit_entry(hd_audit_entry *ae, const uint8_t *id, const char *asker,
@@ -425,30 +546,57 @@ static void disclosed_text(const ht_answer_info *a, char *out, size_t n)
 
 static void flush(struct trace *t);
 
-static void on_audited(void *ud, int rc)
+/* One of the two things our answer waits for is done; once both are, it may go. */
+static void out_part_done(struct out *o)
 {
-	struct out *o = ud;
 	struct trace *t = o->t;
 	struct engine *e = t->e;
-	e->audit_pending--;
-	o->ready = true;
-	if (rc != HT_OK) {
-		/* Nothing leaves that the audit log does not hold. */
-		char hx[9];
-		hex8(t->id, hx);
-		log_error("trace %s: audit log failed (%s): answer withheld", hx, ht_strerror(rc));
-		o->failed = true;
+	if (--o->waiting == 0) {
+		e->audit_pending--;
+		o->ready = true;
+		if (!t->dead && !e->stopping)
+			flush(t);
 	}
-	if (!t->dead && !e->stopping)
-		flush(t);
 	trace_unref(t);
 }
 
+static void on_audited(void *ud, int rc)
+{
+	struct out *o = ud;
+	if (rc != HT_OK) {
+		/* Nothing leaves that the audit log does not hold. */
+		char hx[9];
+		hex8(o->t->id, hx);
+		log_error("trace %s: audit log failed (%s): answer withheld", hx, ht_strerror(rc));
+		o->failed = true;
+	}
+	out_part_done(o);
+}
+
+static void answer_sealed(struct job *j)
+{
+	struct out *o = j->o;
+	if (j->rc == HT_OK) {
+		o->data = j->data;
+		o->len = j->len;
+	} else {
+		char hx[9];
+		hex8(o->t->id, hx);
+		log_error("trace %s: cannot sign or seal an answer: %s: withheld", hx,
+			  ht_strerror(j->rc));
+		o->failed = true;
+	}
+	free(j);
+	out_part_done(o);
+}
+
 /*
- * Signs, seals and queues an answer for the asker; it leaves once audited.
- * Returns HT_OK, or the error (logged) when it could not be made.
+ * Queues an answer for the asker, in its place: signed and sealed on the
+ * pool while its audit entry is written, and it leaves once both are done.
+ * Returns HT_OK, or the error (logged) when it cannot be made, which the
+ * caller learns at once.
  */
-static int queue_answer(struct trace *t, ht_answer_info *a)
+static int queue_answer(struct trace *t, ht_answer_info *a, bool own)
 {
 	struct engine *e = t->e;
 	char hx[9];
@@ -456,31 +604,42 @@ static int queue_answer(struct trace *t, ht_answer_info *a)
 	snprintf(a->asked_by, sizeof(a->asked_by), "%s", t->asker);
 	a->hop = t->hop;
 	a->window_time_ms = t->window_ms;
-	struct out *o = calloc(1, sizeof(*o));
-	if (!o)
-		return HT_E_NOMEM;
-	int rc = seal_answer(e, t->req, a, &o->data, &o->len);
-	if (rc != HT_OK) {
-		log_error("trace %s: cannot sign or seal an answer: %s", hx, ht_strerror(rc));
-		free(o);
-		return rc;
+	if (!answer_prepare(e, t->req, a)) {
+		log_error("trace %s: cannot sign an answer: %s", hx, ht_strerror(HT_E_INVAL));
+		return HT_E_INVAL;
 	}
+	struct out *o = calloc(1, sizeof(*o));
+	struct job *j = calloc(1, sizeof(*j));
+	if (!o || !j) {
+		free(o);
+		free(j);
+		return HT_E_NOMEM;
+	}
+	j->e = e;
+	j->a = *a;
+	memcpy(j->pk, ht_request_get(t->req)->answer_pk, HT_ANSWER_PK_LEN);
 	hd_audit_entry ae;
 	char status[HD_AUDIT_STATUS_MAX + 1], disclosed[HD_AUDIT_DISCLOSED_MAX + 4];
 	status_text(a, status, sizeof(status));
 	disclosed_text(a, disclosed, sizeof(disclosed));
 	audit_entry(&ae, t->id, t->asker, ht_request_get(t->req)->initiator_id, status, disclosed);
 	o->t = t;
-	if ((rc = hd_audit_submit(e->d->audit, e->d->loop, &ae, on_audited, o)) != HT_OK) {
-		log_error("trace %s: cannot queue the audit entry: %s", hx, ht_strerror(rc));
-		free(o->data);
-		free(o);
-		return rc;
-	}
-	t->refs++;
+	o->own = own;
+	o->waiting = 2;
+	j->o = o;
+	t->refs += 2; /* the seal and the audit entry, each until it is done */
 	e->audit_pending++;
 	*t->out_tail = o;
 	t->out_tail = &o->next;
+	int rc = hd_audit_submit(e->d->audit, e->d->loop, &ae, on_audited, o);
+	if (rc != HT_OK) {
+		log_error("trace %s: cannot queue the audit entry: %s: answer withheld", hx,
+			  ht_strerror(rc));
+		o->failed = true;
+		o->waiting--;
+		t->refs--;
+	}
+	job_start(j);
 	return HT_OK;
 }
 
@@ -500,7 +659,7 @@ static void dead_end(struct trace *t, struct branch *b, ht_reason why)
 	char hx[9];
 	hex8(t->id, hx);
 	log_debug("trace %s: dead end at %s: %s", hx, b->upstream, ht_reason_name(why));
-	(void)queue_answer(t, a);
+	(void)queue_answer(t, a, false);
 	free(a);
 }
 
@@ -516,12 +675,9 @@ static void deliver(struct trace *t, const uint8_t *data, size_t len)
 	memcpy(m.trace_id, t->id, HT_TRACE_ID_LEN);
 	m.data = (uint8_t *)data;
 	m.data_len = len;
-	if (hd_peer_send(t->e->d, t->asker, &m) != 0) {
-		char hx[9];
-		hex8(t->id, hx);
-		log_warn("trace %s: answer for %s not sent (no session or queue full)", hx,
-			 t->asker);
-	}
+	/* Only over the session that asked: a new one knows nothing of the trace. */
+	if (t->asker_gen != pstate(t->e, t->asker)->gen || hd_peer_send(t->e->d, t->asker, &m) != 0)
+		note_unsent(t->e, t->asker);
 }
 
 /* Our part is over once our answer, every branch and every dead end has gone out. */
@@ -542,8 +698,8 @@ static void check_done(struct trace *t)
 	}
 	ht_pmsg m = {.type = HT_PMSG_TRACE_COMPLETE, .has_trace_id = true};
 	memcpy(m.trace_id, id, sizeof(id));
-	if (hd_peer_send(t->e->d, t->asker, &m) != 0)
-		log_warn("trace: completion for %s not sent (no session or queue full)", t->asker);
+	if (t->asker_gen != pstate(t->e, t->asker)->gen || hd_peer_send(t->e->d, t->asker, &m) != 0)
+		note_unsent(t->e, t->asker);
 	trace_kill(t);
 }
 
@@ -558,6 +714,8 @@ static void flush(struct trace *t)
 			t->out_tail = &t->out_head;
 		if (!o->failed)
 			deliver(t, o->data, o->len);
+		if (o->own)
+			trace_uncount(t);
 		free(o->data);
 		free(o);
 	}
@@ -705,14 +863,17 @@ static void run_hop(struct trace *t)
 	} else {
 		a->status = a->n_calls ? HT_ANSWER_FOUND : HT_ANSWER_NOT_FOUND;
 	}
-	if (queue_answer(t, a) != HT_OK && a->status == HT_ANSWER_FOUND) {
+	rc = queue_answer(t, a, true);
+	if (rc != HT_OK && a->status == HT_ANSWER_FOUND) {
 		/* A FOUND we cannot sign (say, a stored reference the wire refuses):
 		 * refuse rather than forward without an answer of our own. */
 		a->n_calls = 0;
 		a->status = HT_ANSWER_REFUSED;
 		a->reason = HT_REASON_INTERNAL;
-		(void)queue_answer(t, a);
+		rc = queue_answer(t, a, true);
 	}
+	if (rc != HT_OK)
+		trace_uncount(t); /* no answer will leave: logged, and nothing to wait for */
 	t->own_done = true;
 	char st[HD_AUDIT_STATUS_MAX + 1];
 	status_text(a, st, sizeof(st));
@@ -783,11 +944,14 @@ struct reply {
 	struct engine *e;
 	uint8_t id[HT_TRACE_ID_LEN];
 	char asker[HT_PROVIDER_ID_MAX + 1];
+	uint32_t asker_gen;
 	uint32_t hop;
 	ht_reason why;
 	uint8_t *data;
 	size_t len;
 	uint64_t t0_ns;
+	unsigned waiting; /* its seal and its audit entry */
+	int seal_rc, audit_rc;
 };
 
 static void log_refusal(struct engine *e, const char *asker, const uint8_t *id, uint32_t hop,
@@ -813,30 +977,51 @@ static void log_refusal(struct engine *e, const char *asker, const uint8_t *id, 
 		ps->quiet_until_ms = now + 1000;
 }
 
-static void on_reply_audited(void *ud, int rc)
+static void refuse_unsigned(struct engine *e, const char *asker, const uint8_t *id, uint32_t hop,
+			    ht_reason why, int rc, uint64_t t0_ns);
+
+/* Sealed and audited, or failed: the refusal goes, or never will, and no longer counts. */
+static void reply_part_done(struct reply *r)
 {
-	struct reply *r = ud;
+	if (--r->waiting > 0)
+		return;
 	struct engine *e = r->e;
-	e->audit_pending--;
-	if (rc == HT_OK && !e->stopping) {
+	if (e->stopping) {
+		/* nothing more goes out */
+	} else if (r->audit_rc != HT_OK) {
+		/* Nothing leaves that the audit log does not hold. */
+		log_error("trace: audit log failed (%s): refusal to %s withheld",
+			  ht_strerror(r->audit_rc), r->asker);
+	} else if (r->asker_gen != pstate(e, r->asker)->gen) {
+		note_unsent(e, r->asker); /* the session that asked has ended */
+	} else if (r->seal_rc != HT_OK) {
+		/* Audited, but it could not be signed: say so unsigned. */
+		refuse_unsigned(e, r->asker, r->id, r->hop, r->why, r->seal_rc, r->t0_ns);
+	} else {
 		ht_pmsg m = {.type = HT_PMSG_TRACE_ANSWER, .has_trace_id = true};
 		memcpy(m.trace_id, r->id, HT_TRACE_ID_LEN);
 		m.data = r->data;
 		m.data_len = r->len;
-		(void)hd_peer_send(e->d, r->asker, &m);
 		ht_pmsg c = {.type = HT_PMSG_TRACE_COMPLETE, .has_trace_id = true};
 		memcpy(c.trace_id, r->id, HT_TRACE_ID_LEN);
-		(void)hd_peer_send(e->d, r->asker, &c);
+		if (hd_peer_send(e->d, r->asker, &m) != 0 || hd_peer_send(e->d, r->asker, &c) != 0)
+			note_unsent(e, r->asker);
 		char what[64];
 		snprintf(what, sizeof(what), "refused:%s", ht_reason_name(r->why));
 		log_refusal(e, r->asker, r->id, r->hop, what, r->t0_ns);
-	} else if (rc != HT_OK) {
-		log_error("trace: audit log failed (%s): refusal to %s withheld", ht_strerror(rc),
-			  r->asker);
 	}
+	e->audit_pending--;
+	peer_release(e, r->asker);
 	free(r->data);
 	free(r);
 	engine_unref(e);
+}
+
+static void on_reply_audited(void *ud, int rc)
+{
+	struct reply *r = ud;
+	r->audit_rc = rc;
+	reply_part_done(r);
 }
 
 static void send_error(struct engine *e, const char *peer, ht_reason why, const uint8_t *id,
@@ -851,7 +1036,50 @@ static void send_error(struct engine *e, const char *peer, ht_reason why, const 
 	(void)hd_peer_send(e->d, peer, &m);
 }
 
-/* A signed REFUSED answer, audited, then TraceAnswer and TraceComplete. */
+/* The refusal unsigned, when it cannot be signed. */
+static void refuse_unsigned(struct engine *e, const char *asker, const uint8_t *id, uint32_t hop,
+			    ht_reason why, int rc, uint64_t t0_ns)
+{
+	send_error(e, asker, why, id, ht_reason_name(why));
+	char what[64];
+	snprintf(what, sizeof(what), "refused:%s (unsigned: %s)", ht_reason_name(why),
+		 ht_strerror(rc));
+	log_refusal(e, asker, id, hop, what, t0_ns);
+}
+
+static void refusal_sealed(struct job *j)
+{
+	struct reply *r = j->r;
+	r->seal_rc = j->rc;
+	if (j->rc == HT_OK) {
+		r->data = j->data;
+		r->len = j->len;
+	} else {
+		log_error("trace: cannot sign or seal a refusal to %s: %s", r->asker,
+			  ht_strerror(j->rc));
+	}
+	free(j);
+	reply_part_done(r);
+}
+
+static void job_done(uv_work_t *w, int status)
+{
+	struct job *j = w->data;
+	if (status != 0 && j->rc == HT_OK) {
+		free(j->data); /* cancelled: nothing was made */
+		j->data = NULL;
+		j->rc = HT_E_IO;
+	} else if (j->rc != HT_OK) {
+		free(j->data);
+		j->data = NULL;
+	}
+	if (j->o)
+		answer_sealed(j);
+	else
+		refusal_sealed(j);
+}
+
+/* A signed REFUSED answer (made on the pool), audited, then TraceAnswer and TraceComplete. */
 static void refuse(struct engine *e, const char *asker, const ht_request *req, uint32_t hop,
 		   uint64_t window_ms, ht_reason why, uint64_t t0_ns)
 {
@@ -863,36 +1091,44 @@ static void refuse(struct engine *e, const char *asker, const ht_request *req, u
 	a.hop = hop;
 	a.window_time_ms = window_ms;
 	snprintf(a.asked_by, sizeof(a.asked_by), "%s", asker);
+	/* Say so unsigned when it cannot be signed (a hop index past the protocol's bound). */
+	if (!answer_prepare(e, req, &a)) {
+		refuse_unsigned(e, asker, ri->trace_id, hop, why, HT_E_INVAL, t0_ns);
+		return;
+	}
 	struct reply *r = calloc(1, sizeof(*r));
-	int rc = r ? seal_answer(e, req, &a, &r->data, &r->len) : HT_E_NOMEM;
-	if (rc != HT_OK) {
-		/* Say so unsigned (a hop index past the protocol's bound cannot be signed). */
+	struct job *j = calloc(1, sizeof(*j));
+	if (!r || !j) {
 		free(r);
-		send_error(e, asker, why, ri->trace_id, ht_reason_name(why));
-		char what[64];
-		snprintf(what, sizeof(what), "refused:%s (unsigned: %s)", ht_reason_name(why),
-			 ht_strerror(rc));
-		log_refusal(e, asker, ri->trace_id, hop, what, t0_ns);
+		free(j);
+		refuse_unsigned(e, asker, ri->trace_id, hop, why, HT_E_NOMEM, t0_ns);
 		return;
 	}
 	r->e = e;
 	memcpy(r->id, ri->trace_id, HT_TRACE_ID_LEN);
 	snprintf(r->asker, sizeof(r->asker), "%s", asker);
+	r->asker_gen = pstate(e, asker)->gen;
 	r->hop = hop;
 	r->why = why;
 	r->t0_ns = t0_ns;
+	j->e = e;
+	j->r = r;
+	j->a = a;
+	memcpy(j->pk, ri->answer_pk, HT_ANSWER_PK_LEN);
 	hd_audit_entry ae;
 	char status[HD_AUDIT_STATUS_MAX + 1];
 	status_text(&a, status, sizeof(status));
 	audit_entry(&ae, ri->trace_id, asker, ri->initiator_id, status, "");
-	if (hd_audit_submit(e->d->audit, e->d->loop, &ae, on_reply_audited, r) != HT_OK) {
-		free(r->data);
-		free(r);
-		log_error("trace: cannot queue an audit entry: refusal to %s withheld", asker);
-		return;
-	}
+	r->waiting = 2;
 	e->refs++;
 	e->audit_pending++;
+	peer_acquire(e, asker);
+	int rc = hd_audit_submit(e->d->audit, e->d->loop, &ae, on_reply_audited, r);
+	if (rc != HT_OK) { /* withheld once sealed: nothing leaves that is not audited */
+		r->audit_rc = rc;
+		r->waiting--;
+	}
+	job_start(j);
 }
 
 /* ---- messages from peers ---- */
@@ -915,7 +1151,7 @@ static void on_forward(struct engine *e, struct hd_peer *p, const ht_pmsg *m)
 		return;
 	}
 	ht_request *req = NULL;
-	int rc = ht_request_parse(m->data, m->data_len, &req);
+	int rc = ht_request_parse_cached(m->data, m->data_len, e->certs, &req);
 	if (!req) {
 		bool has = ht_request_peek_trace_id(m->data, m->data_len, peek);
 		send_error(e, asker, ht_reason_from_err(rc), has ? peek : NULL, ht_strerror(rc));
@@ -967,6 +1203,8 @@ static void on_forward(struct engine *e, struct hd_peer *p, const ht_pmsg *m)
 	}
 	t->t0_ns = t0;
 	t->asker_gen = pstate(e, asker)->gen; /* ps may have moved: the table grows */
+	peer_acquire(e, asker);
+	t->counted = true;
 	t->refs++;
 	run_hop(t);
 	flush(t);
@@ -1129,7 +1367,7 @@ int hd_trace_local_start(struct hd_daemon *d, const uint8_t *reqb, size_t len, c
 	if (!e || e->stopping || !fn || !reqb)
 		return HT_E_INVAL;
 	ht_request *req;
-	int rc = ht_request_parse(reqb, len, &req);
+	int rc = ht_request_parse_cached(reqb, len, e->certs, &req);
 	if (rc != HT_OK) {
 		ht_request_free(req);
 		return rc;
@@ -1261,9 +1499,17 @@ int hd_trace_init(struct hd_daemon *d)
 	struct engine *e = calloc(1, sizeof(*e));
 	if (!e)
 		return HT_E_NOMEM;
-	if (hd_seen_new(&e->seen, HD_TRACE_SEEN_MAX) != HT_OK) {
+	int rc = hd_seen_new(&e->seen, HD_TRACE_SEEN_MAX);
+	if (rc == HT_OK)
+		rc = ht_cert_cache_new(&e->certs, HD_TRACE_CERT_CACHE);
+	/* Our own certificate, checked at load: parsed once here, for every answer. */
+	if (rc == HT_OK)
+		rc = ht_cert_parse(d->cert, d->cert_len, &e->own_cert);
+	if (rc != HT_OK) {
+		hd_seen_free(e->seen);
+		ht_cert_cache_free(e->certs);
 		free(e);
-		return HT_E_NOMEM;
+		return rc;
 	}
 	e->d = d;
 	e->refs = 2; /* running, and the sweep timer */

@@ -23,10 +23,15 @@ struct hd_peer;
 
 #define HD_TRACE_ACTIVE_MAX    4096  /* traces in progress; beyond: rate_limited */
 #define HD_TRACE_SEEN_MAX      65536 /* trace IDs remembered until their expiry */
-#define HD_TRACE_AUDIT_BACKLOG 8192  /* answers waiting for the audit log; beyond: Error */
+#define HD_TRACE_AUDIT_BACKLOG 8192  /* answers being signed or audited; beyond: Error */
 #define HD_TRACE_RELAY_MAX     1024  /* answers relayed from one upstream for one trace */
 #define HD_TRACE_MIN_BUDGET_MS 100   /* an upstream gets at least this, or a dead end */
 #define HD_TRACE_BUDGET_MARGIN 50    /* ms kept back per hop for our own dead ends */
+/* Requests of one peer in progress (received, not yet answered or refused);
+ * at this many its session is not read until one is answered. */
+#define HD_TRACE_PEER_MAX        256
+#define HD_TRACE_CERT_CACHE      256   /* initiator certificates kept parsed and checked */
+#define HD_TRACE_LOG_INTERVAL_MS 10000 /* floods are summed up in a line this often */
 
 enum hd_trace_event { HD_TRACE_EV_ANSWER = 1, HD_TRACE_EV_COMPLETE = 2 };
 

@@ -233,7 +233,21 @@ static int check_opening(struct vctx *v, const Hoptrace__V1__EvidenceBundle *b, 
 	return HT_OK;
 }
 
-/* Each answer: parses, certificate at answered_ms, signature, binding. */
+int ht_answer_check_time(const ht_answer_info *a, const ht_request_info *req)
+{
+	if (!a || !req)
+		return HT_E_INVAL;
+	/* Before the request existed, or after it ended: not an answer to it. A
+	 * hop that refuses a request from too far in the future (reason 9) signs
+	 * more than the skew before created_ms, and such a refusal fails here. */
+	uint64_t lo = req->created_ms > HT_CLOCK_SKEW_MS ? req->created_ms - HT_CLOCK_SKEW_MS : 0;
+	uint64_t hi = req->expires_ms > UINT64_MAX - HT_CLOCK_SKEW_MS
+			      ? UINT64_MAX
+			      : req->expires_ms + HT_CLOCK_SKEW_MS;
+	return a->answered_ms < lo || a->answered_ms > hi ? HT_E_BAD_TIME : HT_OK;
+}
+
+/* Each answer: parses, certificate at answered_ms, signature, binding, time. */
 static int check_answers(struct vctx *v, const Hoptrace__V1__EvidenceBundle *b, const ht_request *r)
 {
 	ht_bundle_report *rep = v->rep;
@@ -269,6 +283,17 @@ static int check_answers(struct vctx *v, const Hoptrace__V1__EvidenceBundle *b, 
 		if (rc != HT_OK)
 			return reject(rep, rc, (ssize_t)i, "%s: does not verify: %s", name,
 				      ht_strerror(rc));
+		rc = ht_answer_check_time(a, v->req);
+		if (rc != HT_OK) {
+			char t1[HT_TIME_STR_MAX], t2[HT_TIME_STR_MAX], t3[HT_TIME_STR_MAX];
+			ht_time_format(a->answered_ms / 1000, t1);
+			ht_time_format(v->req->created_ms / 1000, t2);
+			ht_time_format(v->req->expires_ms / 1000, t3);
+			return reject(rep, rc, (ssize_t)i,
+				      "%s: dated %s, outside the request's lifetime (%s to %s) "
+				      "widened by %u s",
+				      name, t1, t2, t3, HT_CLOCK_SKEW_MS / 1000);
+		}
 	}
 	return HT_OK;
 }

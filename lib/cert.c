@@ -14,6 +14,15 @@ struct ht_cert {
 	ht_envelope *env;
 	uint8_t *raw;
 	size_t raw_len;
+	unsigned refs; /* ht_cert_free drops one; a cache shares parses */
+	/*
+	 * The last signature check: whether the anchor's signature verifies
+	 * under `sig_pk`. A fact about these bytes and that key, which nothing
+	 * changes later, so asking again gives the same answer for free.
+	 */
+	bool sig_known;
+	int sig_rc;
+	uint8_t sig_pk[HT_SIGN_PK_LEN];
 };
 
 static const struct {
@@ -179,6 +188,7 @@ int ht_cert_parse(const uint8_t *buf, size_t len, ht_cert **out)
 	memcpy(cert->raw, buf, len);
 	cert->raw_len = len;
 	cert->env = env;
+	cert->refs = 1;
 	protobuf_c_message_free_unpacked(m, NULL);
 	*out = cert;
 	return HT_OK;
@@ -202,14 +212,125 @@ const uint8_t *ht_cert_encoded(const ht_cert *c, size_t *len)
 
 int ht_cert_check_signature(const ht_cert *c, const uint8_t anchor_pk[HT_SIGN_PK_LEN])
 {
-	return ht_envelope_verify(c->env, HT_KIND_CERTIFICATE, anchor_pk);
+	/* The memo is not part of what the certificate says: it may change under const. */
+	ht_cert *m = (ht_cert *)c;
+	if (m->sig_known && memcmp(m->sig_pk, anchor_pk, HT_SIGN_PK_LEN) == 0)
+		return m->sig_rc;
+	int rc = ht_envelope_verify(c->env, HT_KIND_CERTIFICATE, anchor_pk);
+	if (rc == HT_OK || rc == HT_E_BAD_SIGNATURE) { /* not HT_E_NOMEM: that may pass */
+		m->sig_known = true;
+		m->sig_rc = rc;
+		memcpy(m->sig_pk, anchor_pk, HT_SIGN_PK_LEN);
+	}
+	return rc;
 }
 
 void ht_cert_free(ht_cert *c)
 {
-	if (!c)
+	if (!c || --c->refs > 0)
 		return;
 	ht_envelope_free(c->env);
 	free(c->raw);
 	free(c);
+}
+
+/* ---- cache of parsed certificates ---- */
+
+struct cache_slot {
+	uint8_t hash[crypto_generichash_BYTES];
+	ht_cert *cert; /* NULL: free */
+	uint64_t used; /* the cache's clock at the last hit */
+};
+
+struct ht_cert_cache {
+	struct cache_slot *slots;
+	size_t max;
+	uint64_t clock, hits, misses;
+};
+
+int ht_cert_cache_new(ht_cert_cache **out, size_t max)
+{
+	if (!out || max == 0)
+		return HT_E_INVAL;
+	ht_cert_cache *cc = calloc(1, sizeof(*cc));
+	if (cc)
+		cc->slots = calloc(max, sizeof(*cc->slots));
+	if (!cc || !cc->slots) {
+		free(cc);
+		return HT_E_NOMEM;
+	}
+	cc->max = max;
+	*out = cc;
+	return HT_OK;
+}
+
+void ht_cert_cache_clear(ht_cert_cache *cc)
+{
+	if (!cc)
+		return;
+	for (size_t i = 0; i < cc->max; i++) {
+		ht_cert_free(cc->slots[i].cert);
+		cc->slots[i].cert = NULL;
+	}
+}
+
+void ht_cert_cache_free(ht_cert_cache *cc)
+{
+	if (!cc)
+		return;
+	ht_cert_cache_clear(cc);
+	free(cc->slots);
+	free(cc);
+}
+
+int ht_cert_cache_parse(ht_cert_cache *cc, const uint8_t *buf, size_t len, ht_cert **out)
+{
+	if (!cc)
+		return ht_cert_parse(buf, len, out);
+	if (len > HT_CERT_MAX) /* the parse's own first check, before hashing anything */
+		return HT_E_TOO_LARGE;
+	uint8_t h[crypto_generichash_BYTES];
+	crypto_generichash(h, sizeof(h), buf, len, NULL, 0);
+	struct cache_slot *victim = &cc->slots[0];
+	cc->clock++;
+	for (size_t i = 0; i < cc->max; i++) {
+		struct cache_slot *s = &cc->slots[i];
+		if (!s->cert) {
+			if (victim->cert)
+				victim = s;
+			continue;
+		}
+		/* The hash finds the entry; the bytes themselves decide. */
+		if (memcmp(s->hash, h, sizeof(h)) == 0 && s->cert->raw_len == len &&
+		    memcmp(s->cert->raw, buf, len) == 0) {
+			s->used = cc->clock;
+			s->cert->refs++;
+			cc->hits++;
+			*out = s->cert;
+			return HT_OK;
+		}
+		if (victim->cert && s->used < victim->used)
+			victim = s;
+	}
+	cc->misses++;
+	/* Only what parses is kept: a failure is parsed again, and fails the same way. */
+	int rc = ht_cert_parse(buf, len, out);
+	if (rc != HT_OK)
+		return rc;
+	ht_cert_free(victim->cert); /* the least recently used, when full */
+	memcpy(victim->hash, h, sizeof(h));
+	victim->cert = *out;
+	victim->used = cc->clock;
+	(*out)->refs++;
+	return HT_OK;
+}
+
+void ht_cert_cache_stats(const ht_cert_cache *cc, size_t *entries, uint64_t *hits, uint64_t *misses)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cc->max; i++)
+		n += cc->slots[i].cert != NULL;
+	*entries = n;
+	*hits = cc->hits;
+	*misses = cc->misses;
 }

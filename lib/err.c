@@ -48,6 +48,7 @@ static const struct errdesc errs[] = {
 	/* A HopAnswer whose request_hash is not the identity of the request it
 	 * is checked against: swapped or replayed from another trace. */
 	[-HT_E_WRONG_REQUEST] = {"wrong_request", "answer is bound to another request"},
+	[-HT_E_BAD_TIME] = {"bad_time", "answer is dated outside its request's lifetime"},
 };
 
 static const struct errdesc *lookup(int err)

@@ -345,7 +345,7 @@ int ht_request_build(const ht_request_params *p, const ht_keys *initiator, const
 }
 
 /* Every check after the answer key, filling r->info as it goes. */
-static int request_fill(ht_request *r, const Hoptrace__V1__TraceRequest *q)
+static int request_fill(ht_request *r, const Hoptrace__V1__TraceRequest *q, ht_cert_cache *certs)
 {
 	ht_request_info *i = &r->info;
 	int rc = ht__check_critical(q->base.descriptor, q->critical, q->n_critical);
@@ -354,7 +354,8 @@ static int request_fill(ht_request *r, const Hoptrace__V1__TraceRequest *q)
 	if (q->trace_id.len != HT_TRACE_ID_LEN ||
 	    !copy_id(i->initiator_id, &q->initiator_id, false))
 		return HT_E_MALFORMED;
-	if ((rc = ht_cert_parse(q->initiator_cert.data, q->initiator_cert.len, &r->cert)) != HT_OK)
+	rc = ht_cert_cache_parse(certs, q->initiator_cert.data, q->initiator_cert.len, &r->cert);
+	if (rc != HT_OK)
 		return rc == HT_E_NOMEM ? rc : HT_E_MALFORMED;
 	if (strcmp(ht_cert_get_info(r->cert)->provider_id, i->initiator_id) != 0)
 		return HT_E_MALFORMED;
@@ -383,6 +384,11 @@ static int request_fill(ht_request *r, const Hoptrace__V1__TraceRequest *q)
 }
 
 int ht_request_parse(const uint8_t *buf, size_t len, ht_request **out)
+{
+	return ht_request_parse_cached(buf, len, NULL, out);
+}
+
+int ht_request_parse_cached(const uint8_t *buf, size_t len, ht_cert_cache *certs, ht_request **out)
 {
 	*out = NULL;
 	ht_envelope *env;
@@ -416,7 +422,7 @@ int ht_request_parse(const uint8_t *buf, size_t len, ht_request **out)
 		memcpy(r->info.answer_pk, q->answer_key.data, HT_ANSWER_PK_LEN);
 		if (q->trace_id.len == HT_TRACE_ID_LEN)
 			memcpy(r->info.trace_id, q->trace_id.data, HT_TRACE_ID_LEN);
-		rc = request_fill(r, q);
+		rc = request_fill(r, q, certs);
 	}
 	protobuf_c_message_free_unpacked(m, NULL);
 	r->complete = rc == HT_OK;
@@ -551,32 +557,16 @@ static bool answer_valid(const ht_answer_info *a)
 	}
 }
 
-int ht_answer_sign(const ht_answer_info *a, const ht_keys *hop, const uint8_t *cert,
-		   size_t cert_len, uint8_t **out, size_t *out_len)
+bool ht_answer_info_valid(const ht_answer_info *a)
 {
-	if (!a || !hop || !hop->has_secret || !cert || !out || !out_len || !answer_valid(a))
-		return HT_E_INVAL;
-	/*
-	 * The hop's own certificate, checked when the daemon loaded it: here
-	 * only that it names this provider and key. Decoding it is cheap;
-	 * ht_cert_parse's key checks are not, and this runs for every answer.
-	 */
-	ht_envelope *env;
-	ProtobufCMessage *m;
-	int rc = ht__open_signed(cert, cert_len, HT_CERT_MAX, HT_KIND_CERTIFICATE,
-				 &hoptrace__v1__certificate__descriptor, &env, &m);
-	if (rc != HT_OK)
-		return rc;
-	const Hoptrace__V1__Certificate *ci = (const Hoptrace__V1__Certificate *)m;
-	bool mine = ci->provider_id.len == strlen(a->provider_id) &&
-		    memcmp(ci->provider_id.data, a->provider_id, ci->provider_id.len) == 0 &&
-		    ci->sign_key.len == HT_SIGN_PK_LEN &&
-		    memcmp(ci->sign_key.data, hop->sign_pk, HT_SIGN_PK_LEN) == 0;
-	protobuf_c_message_free_unpacked(m, NULL);
-	ht_envelope_free(env);
-	if (!mine)
-		return HT_E_INVAL;
+	return a && answer_valid(a);
+}
 
+/* Encodes and signs an answer whose certificate has been checked to be the hop's. */
+static int answer_sign(const ht_answer_info *a, const ht_keys *hop, const uint8_t *cert,
+		       size_t cert_len, uint8_t **out, size_t *out_len)
+{
+	int rc;
 	Hoptrace__V1__MatchedCall calls[HT_ANSWER_CALLS_MAX];
 	Hoptrace__V1__MatchedCall *callp[HT_ANSWER_CALLS_MAX];
 	for (size_t k = 0; k < a->n_calls; k++) {
@@ -622,6 +612,49 @@ int ht_answer_sign(const ht_answer_info *a, const ht_keys *hop, const uint8_t *c
 	rc = ht_envelope_sign(HT_KIND_HOP_ANSWER, body, body_len, hop->sign_sk, out, out_len);
 	free(body);
 	return rc;
+}
+
+int ht_answer_sign(const ht_answer_info *a, const ht_keys *hop, const uint8_t *cert,
+		   size_t cert_len, uint8_t **out, size_t *out_len)
+{
+	if (!a || !hop || !hop->has_secret || !cert || !out || !out_len || !answer_valid(a))
+		return HT_E_INVAL;
+	/*
+	 * The hop's own certificate, checked when the daemon loaded it: here
+	 * only that it names this provider and key. Decoding it is cheap;
+	 * ht_cert_parse's key checks are not. (ht_answer_sign_cert skips even
+	 * the decoding.)
+	 */
+	ht_envelope *env;
+	ProtobufCMessage *m;
+	int rc = ht__open_signed(cert, cert_len, HT_CERT_MAX, HT_KIND_CERTIFICATE,
+				 &hoptrace__v1__certificate__descriptor, &env, &m);
+	if (rc != HT_OK)
+		return rc;
+	const Hoptrace__V1__Certificate *ci = (const Hoptrace__V1__Certificate *)m;
+	bool mine = ci->provider_id.len == strlen(a->provider_id) &&
+		    memcmp(ci->provider_id.data, a->provider_id, ci->provider_id.len) == 0 &&
+		    ci->sign_key.len == HT_SIGN_PK_LEN &&
+		    memcmp(ci->sign_key.data, hop->sign_pk, HT_SIGN_PK_LEN) == 0;
+	protobuf_c_message_free_unpacked(m, NULL);
+	ht_envelope_free(env);
+	if (!mine)
+		return HT_E_INVAL;
+	return answer_sign(a, hop, cert, cert_len, out, out_len);
+}
+
+int ht_answer_sign_cert(const ht_answer_info *a, const ht_keys *hop, const ht_cert *cert,
+			uint8_t **out, size_t *out_len)
+{
+	if (!a || !hop || !hop->has_secret || !cert || !out || !out_len || !answer_valid(a))
+		return HT_E_INVAL;
+	const ht_cert_info *ci = ht_cert_get_info(cert);
+	if (strcmp(ci->provider_id, a->provider_id) != 0 ||
+	    memcmp(ci->sign_key, hop->sign_pk, HT_SIGN_PK_LEN) != 0)
+		return HT_E_INVAL;
+	size_t len;
+	const uint8_t *raw = ht_cert_encoded(cert, &len);
+	return answer_sign(a, hop, raw, len, out, out_len);
 }
 
 /* Copies the wire fields into `i`, checking every length on the way. */

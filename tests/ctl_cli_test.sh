@@ -376,7 +376,7 @@ stdout_has '^  hop 1  carrier-b  found  <- carrier-c; <- carrier-x  \(5\.0 ms\)$
 stdout_has '^    hop 1  carrier-b  dead_end  at carrier-x: upstream_not_participant  \(6\.0 ms\)$'
 stdout_has '^    hop 2  carrier-c  found  origin \(customer 3fa2c1d0e9b87a65\)  \(9\.0 ms\)$'
 stdout_has '^hop 2  carrier-d  not_found  \(10\.0 ms\)  REJECTED: unlinked$'
-stdout_has '^hop \?  \?  unreadable  \(11\.0 ms\)  REJECTED: undecryptable$'
+stdout_has '^hop \?  \?  unreadable  \(11\.0 ms\)  REJECTED: decrypt_failed$'
 stdout_has '^result: complete, origin carrier-c \(customer 3fa2c1d0e9b87a65\)$'
 stdout_has '^path: carrier-c -> carrier-b -> carrier-a$'
 stdout_has '^  2 answers rejected \(not evidence\)$'
@@ -390,7 +390,7 @@ run 0 trace show --json -s "$sock" $DONE
 jq_is '[.trace_id, .status, .initiator, .calling, .called, .tolerance_ms, .hop_limit, .label, .to]' \
 	"[\"$DONE\",\"complete\",\"carrier-a\",\"12025550143\",\"12025550199\",5000,16,\"IRS campaign\",null]"
 jq_is '[.answers[] | .index]' '[0,1,2,3,4,5]'
-jq_is '[.answers[] | .verdict]' '["ok","ok","ok","ok","unlinked","undecryptable"]'
+jq_is '[.answers[] | .verdict]' '["ok","ok","ok","ok","unlinked","decrypt_failed"]'
 jq_is '[.answers[] | .parent]' '[null,0,1,1,null,null]'
 jq_is '[.answers[] | .elapsed_ms]' '[2,5,6,9,10,11]'
 jq_is '.answers[3].calls[0] | [.originated_here, .customer_ref, .attestation, .origid, .record_time_ms]' \

@@ -177,7 +177,7 @@ static void fixed_hops_init(void)
 		{"carrier-b", "carrier-a", "dead_end", "ok", 1, 6},
 		{"carrier-c", "carrier-b", "found", "ok", 2, 9},
 		{"carrier-d", "carrier-b", "not_found", "unlinked", 2, 10},
-		{"", "", "", "undecryptable", 0, 11},
+		{"", "", "", "decrypt_failed", 0, 11},
 	};
 	for (size_t i = 0; i < 6; i++) {
 		strcpy(h[i].provider_id, a[i].p);

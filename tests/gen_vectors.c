@@ -27,6 +27,8 @@
 #include "hoptrace/v1/peer.pb-c.h"
 #include "hoptrace/v1/trace.pb-c.h"
 
+#include "../lib/wire.h" /* ht__unpack: the reference decoder, for decoding.json */
+
 /* 2026-01-01T00:00:00Z and 2027-01-01T00:00:00Z. */
 #define T0          1767225600ULL
 #define T1          1798761600ULL
@@ -212,6 +214,61 @@ static ht_session_event deliver(ht_session *s, const uint8_t *frame, size_t len,
 }
 
 /*
+ * One handshake failure of spec 8.4.5: new sessions replay the recorded
+ * handshake up to message `m` (1 to 3), whose reader gets `msg` instead;
+ * the first failure, as it reads it or writes the next message, must be
+ * `want`.
+ */
+static void hs_failure(json_t *list, const char *name, const char *what,
+		       const ht_session_config *ca, const ht_session_config *cb,
+		       uint8_t *const frames[3], const size_t flen[3], int m, const uint8_t *msg,
+		       size_t len, int want)
+{
+	ht_session *s[2];
+	ok(ht_session_new(&s[0], ca), "session A");
+	ok(ht_session_new(&s[1], cb), "session B");
+	int rc = HT_OK;
+	for (int k = 1; k <= m && rc == HT_OK; k++) {
+		ht_session *from = s[(k - 1) % 2], *to = s[k % 2];
+		size_t fl;
+		free(next_frame(from, &fl)); /* the writer's own state moves on */
+		ht_session_event ev;
+		const uint8_t *pt;
+		size_t ptl;
+		if (k < m)
+			rc = ht_session_recv(to, frames[k - 1] + 2, flen[k - 1] - 2, &ev, &pt,
+					     &ptl);
+		else
+			rc = ht_session_recv(to, msg, len, &ev, &pt, &ptl);
+		if (rc == HT_OK && k == m && m < 3) { /* the reader writes the next message */
+			uint8_t *nf = NULL;
+			size_t nl;
+			rc = ht_session_pending(to, &nf, &nl);
+			if (rc == HT_OK && !nf)
+				die("handshake failure vector: no next message");
+			free(nf);
+		}
+	}
+	if (rc != want) {
+		fprintf(stderr,
+			"gen_vectors: handshake failure %s: library gives %s, spec says %s\n", name,
+			ht_errname(rc), ht_errname(want));
+		exit(1);
+	}
+	ht_session_free(s[0]);
+	ht_session_free(s[1]);
+	json_t *o = json_object();
+	set(o, "name", json_string(name));
+	set(o, "description", json_string(what));
+	set(o, "message", json_integer(m));
+	set(o, "reader", json_string(m == 2 ? "initiator" : "responder"));
+	set(o, "message_hex", hex(msg, len));
+	set(o, "expected_error", json_string(ht_errname(want)));
+	if (json_array_append_new(list, o) != 0)
+		die("json");
+}
+
+/*
  * The same handshake again with the Noise core alone, from the seeds and the
  * payloads: every message must equal the session's frame. Hands back the
  * split keys (initiator to responder, then the reverse).
@@ -392,7 +449,7 @@ static void handshake_vector(const char *dir, const ht_keys *anchor, const ht_ke
 		 pa_len, "envelope_hex of certificate.json"},
 		{"responder", "CARRIER-B", &b, b_seed, b_noise, b_eph, b_epk, b_cert, pb,
 		 b_cert_len, pb_len,
-		 "serial 1002, no roles, not_before 1767225600, not_after 1798761600"},
+		 "issued by the vector anchor with the serial, roles and validity above"},
 	};
 	for (int k = 0; k < 2; k++) {
 		json_t *p = json_object();
@@ -403,6 +460,10 @@ static void handshake_vector(const char *dir, const ht_keys *anchor, const ht_ke
 		set(p, "noise_key_hex", hex(party[k].k->noise_pk, 32));
 		set(p, "ephemeral_secret_hex", hex(party[k].eph, 32));
 		set(p, "ephemeral_key_hex", hex(party[k].epk, 32));
+		set(p, "serial", json_integer(k == 0 ? CERT_SERIAL : B_SERIAL));
+		set(p, "roles", k == 0 ? json_pack("[s]", "initiator") : json_array());
+		set(p, "not_before", json_integer((json_int_t)T0));
+		set(p, "not_after", json_integer((json_int_t)T1));
 		set(p, "certificate", json_string(party[k].cert_note));
 		set(p, "certificate_hex", hex(party[k].cert, party[k].cert_len));
 		set(p, "handshake_payload_hex", hex(party[k].payload, party[k].payload_len));
@@ -450,6 +511,61 @@ static void handshake_vector(const char *dir, const ht_keys *anchor, const ht_ke
 	set(m, "frame_hex", hex(pong_f, pong_fl));
 	json_array_append_new(tr, m);
 	set(o, "transport", tr);
+
+	/* Handshake failures (spec 8.4.5), each from the recorded messages. */
+	json_t *fl = json_array();
+	{
+		uint8_t bad[512];
+		const uint8_t *m1 = frames[0] + 2, *m2 = frames[1] + 2, *m3 = frames[2] + 2;
+		size_t l2 = flen[1] - 2, l3 = flen[2] - 2;
+		if (flen[0] != 34 || l2 > sizeof(bad) || l3 > sizeof(bad))
+			die("handshake lengths");
+		memcpy(bad, m1, 32);
+		bad[32] = 0;
+		hs_failure(fl, "message_1_33_octets",
+			   "Message 1 with one octet more than e: a payload, which message 1 must "
+			   "not have.",
+			   &ca, &cb, frames, flen, 1, bad, 33, HT_E_MALFORMED);
+		hs_failure(fl, "message_1_31_octets", "Message 1 cut to 31 octets.", &ca, &cb,
+			   frames, flen, 1, m1, 31, HT_E_MALFORMED);
+		memset(bad, 0, 32);
+		hs_failure(
+			fl, "message_1_small_order_e",
+			"Message 1 whose e is 32 zero octets, of small order: the responder "
+			"finds the all-zero DH at ee, as it writes message 2, and sends nothing.",
+			&ca, &cb, frames, flen, 1, bad, 32, HT_E_WEAK_KEY);
+		hs_failure(fl, "message_2_95_octets", "Message 2 cut to 95 octets.", &ca, &cb,
+			   frames, flen, 2, m2, 95, HT_E_MALFORMED);
+		memcpy(bad, m2, l2);
+		memset(bad, 0, 32);
+		hs_failure(fl, "message_2_small_order_e",
+			   "Message 2 whose e is 32 zero octets: an all-zero DH at ee, the "
+			   "first token that uses it.",
+			   &ca, &cb, frames, flen, 2, bad, l2, HT_E_WEAK_KEY);
+		memcpy(bad, m2, l2);
+		bad[32] ^= 0x01;
+		hs_failure(fl, "message_2_static_altered",
+			   "Message 2 with the first octet of its encrypted s XOR 0x01.", &ca, &cb,
+			   frames, flen, 2, bad, l2, HT_E_DECRYPT);
+		memcpy(bad, m2, l2);
+		bad[l2 - 1] ^= 0x01;
+		hs_failure(fl, "message_2_payload_altered",
+			   "Message 2 with its last octet (the payload's tag) XOR 0x01.", &ca, &cb,
+			   frames, flen, 2, bad, l2, HT_E_DECRYPT);
+		hs_failure(fl, "message_3_63_octets", "Message 3 cut to 63 octets.", &ca, &cb,
+			   frames, flen, 3, m3, 63, HT_E_MALFORMED);
+		memcpy(bad, m3, l3);
+		bad[0] ^= 0x01;
+		hs_failure(fl, "message_3_static_altered",
+			   "Message 3 with the first octet of its encrypted s XOR 0x01.", &ca, &cb,
+			   frames, flen, 3, bad, l3, HT_E_DECRYPT);
+		memcpy(bad, m3, l3);
+		bad[l3 - 1] ^= 0x01;
+		hs_failure(fl, "message_3_payload_altered",
+			   "Message 3 with its last octet (the payload's tag) XOR 0x01.", &ca, &cb,
+			   frames, flen, 3, bad, l3, HT_E_DECRYPT);
+	}
+	set(o, "failures", fl);
 	write_json(dir, "handshake.json", o);
 
 	for (int k = 0; k < 3; k++)
@@ -523,6 +639,8 @@ static json_t *party_json(const struct party *p, const char *note)
 	set(o, "noise_key_hex", hex(p->k.noise_pk, 32));
 	set(o, "serial", json_integer((json_int_t)p->serial));
 	set(o, "roles", p->roles ? json_pack("[s]", "initiator") : json_array());
+	set(o, "not_before", json_integer((json_int_t)T0));
+	set(o, "not_after", json_integer((json_int_t)T1));
 	set(o, "certificate", json_string(note));
 	set(o, "certificate_hex", hex(p->cert, p->cert_len));
 	return o;
@@ -754,6 +872,9 @@ static json_t *answer_json(const struct answer_vec *v, const char *what, const u
 }
 
 /* Parses and verifies an answer as a receiver would; returns the error. */
+/* trace.json's request, which the answer vectors answer (step 15 of spec 11.7.4). */
+static ht_request_info trace_req;
+
 static int answer_check(const uint8_t *env, size_t len, const ht_trust *t, const uint8_t *req_id)
 {
 	ht_answer *a;
@@ -761,6 +882,8 @@ static int answer_check(const uint8_t *env, size_t len, const ht_trust *t, const
 	if (rc != HT_OK)
 		return rc;
 	rc = ht_answer_verify(a, t, req_id);
+	if (rc == HT_OK)
+		rc = ht_answer_check_time(ht_answer_get(a), &trace_req);
 	ht_answer_free(a);
 	return rc;
 }
@@ -1142,8 +1265,8 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 	set(pj, "CARRIER-B",
 	    party_json(&B, "responder.certificate_hex of handshake.json: serial 1002, no roles"));
 	set(pj, "CARRIER-C",
-	    party_json(&C, "serial 1003, no roles, not_before 1767225600, "
-			   "not_after 1798761600"));
+	    party_json(&C, "issued by the vector anchor with the serial, roles and validity "
+			   "above"));
 	set(tj, "parties", pj);
 
 	json_t *bc = json_object();
@@ -1193,6 +1316,7 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 	ok(ht_request_verify(rq, trust, TR_CHECK, &why), "verify request");
 	uint8_t req_id[HT_MSG_ID_LEN];
 	memcpy(req_id, ht_request_id(rq), HT_MSG_ID_LEN);
+	trace_req = *ht_request_get(rq);
 	if (!ht_request_matches(rq, TR_CALLING, TR_CALLED))
 		die("request does not match its own numbers");
 	ht_request_free(rq);
@@ -1327,7 +1451,7 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 		crypto_generichash(nonce, 24, nin, 64, NULL, 0);
 		json_t *sb = json_object();
 		set(sb, "answer", json_string(v->name));
-		set(sb, "plaintext_hex", json_string("answers[3].envelope_hex"));
+		set(sb, "plaintext_hex", hex(v->env, v->env_len));
 		set(sb, "recipient_key_hex", hex(apk, 32));
 		set(sb, "recipient_secret_hex", hex(ask, 32));
 		set(sb, "ephemeral_secret_hex", hex(v->eph, 32));
@@ -1395,14 +1519,14 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 			set(o, "description", json_string(notes[k]));
 			switch (k) {
 			case 0:
-				set(m, "request", json_string("request.envelope_hex"));
+				set(m, "request_hex", hex(req, req_len));
 				set(m, "hop", json_integer(1));
 				set(m, "window_time_ms", json_integer((json_int_t)tA));
 				set(m, "budget_ms", json_integer(budget));
 				break;
 			case 1:
 				set(m, "trace_id_hex", hex(tid, 16));
-				set(m, "sealed_answer", json_string("answers[3].seal.sealed_hex"));
+				set(m, "sealed_answer_hex", hex(av[3].sealed, av[3].sealed_len));
 				break;
 			case 2:
 				set(m, "trace_id_hex", hex(tid, 16));
@@ -1630,6 +1754,24 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 			       "answered_ms at the certificate's not_after: certificates are "
 			       "checked at answered_ms.",
 			       &a, &B, HT_E_EXPIRED);
+		a = av[1].info;
+		a.answered_ms = TR_CREATED - HT_CLOCK_SKEW_MS;
+		answer_variant(al, trust, req_id, "answered_at_skew_edge",
+			       "answered_ms = created_ms - 300,000: the earliest time allowed.", &a,
+			       &B, HT_OK);
+		a.answered_ms = TR_CREATED - HT_CLOCK_SKEW_MS - 1;
+		answer_variant(al, trust, req_id, "answered_before_request",
+			       "answered_ms = created_ms - 300,001: dated before the request "
+			       "existed (its certificate is valid then).",
+			       &a, &B, HT_E_BAD_TIME);
+		a.answered_ms = TR_EXPIRES + HT_CLOCK_SKEW_MS;
+		answer_variant(al, trust, req_id, "answered_at_late_edge",
+			       "answered_ms = expires_ms + 300,000: the latest time allowed.", &a,
+			       &B, HT_OK);
+		a.answered_ms = TR_EXPIRES + HT_CLOCK_SKEW_MS + 1;
+		answer_variant(al, trust, req_id, "answered_after_expiry",
+			       "answered_ms = expires_ms + 300,001: dated after the request ended.",
+			       &a, &B, HT_E_BAD_TIME);
 	}
 	{
 		ht_answer_info a = av[1].info;
@@ -1899,17 +2041,17 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 		set(o, "description", json_string(bv[k].what));
 		json_t *fj = json_object();
 		set(fj, "version", json_integer(1));
-		set(fj, "request", json_string("request.envelope_hex of trace.json"));
+		set(fj, "request_hex", hex(req, req_len));
 		set(fj, "calling", json_string(TR_CALLING));
 		set(fj, "called", json_string(TR_CALLED));
-		json_t *names = json_array();
+		/* Indexes into trace.json's answers: the bundle holds their envelope_hex. */
+		json_t *idx = json_array(), *names = json_array();
 		for (size_t i = 0; i < bv[k].n; i++) {
-			char nm[64];
-			snprintf(nm, sizeof(nm), "answers[%d].envelope_hex of trace.json (%s)",
-				 bv[k].idx[i], av[bv[k].idx[i]].name);
-			append(names, json_string(nm));
+			append(idx, json_integer(bv[k].idx[i]));
+			append(names, json_string(av[bv[k].idx[i]].name));
 		}
-		set(fj, "answers", names);
+		set(fj, "answer_indexes", idx);
+		set(fj, "answer_names", names);
 		set(fj, "exported_ms", json_integer((json_int_t)exported));
 		set(o, "fields", fj);
 		set(o, "bundle_hex", hex(b, blen));
@@ -2149,6 +2291,55 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 		free(C_other.cert);
 		ht_keys_wipe(&C_other.k);
 	}
+	{
+		/* Backdated: B's FOUND answer re-signed 300,001 ms before the request. */
+		ht_answer_info a = av[1].info;
+		a.answered_ms = TR_CREATED - HT_CLOCK_SKEW_MS - 1;
+		uint8_t *saved = ans[1], *e;
+		size_t saved_len = lens[1], el;
+		sign_variant(&a, &B, &e, &el);
+		ans[1] = e;
+		lens[1] = el;
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b,
+			    &blen);
+		add_bundle_rej(br, trust, "answer_bad_time",
+			       "Answer 1 (CARRIER-B) re-signed with answered_ms = created_ms - "
+			       "300,001: dated before the request existed.",
+			       b, blen, HT_E_BAD_TIME, 1);
+		free(b);
+		/* B12 for every answer before B13 for any: answer 1 breaks the chain
+		 * (its window is 1 ms off), answer 3's signature is flipped. */
+		free(e);
+		a = av[1].info;
+		a.window_time_ms += 1;
+		sign_variant(&a, &B, &e, &el);
+		ans[1] = e;
+		lens[1] = el;
+		uint8_t *saved3 = ans[3];
+		ans[3] = dup_bytes(saved3, lens[3]);
+		ans[3][lens[3] - 1] ^= 0x01;
+		pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, exported, 0, &b,
+			    &blen);
+		add_bundle_rej(
+			br, trust, "b12_before_b13",
+			"Answer 1 (CARRIER-B) breaks the chain (window_time_ms 1 ms off) and "
+			"answer 3 (CARRIER-C) has its last signature octet XOR 0x01: every "
+			"answer goes through B12 before any goes through B13, so the error "
+			"is answer 3's.",
+			b, blen, HT_E_BAD_SIGNATURE, 3);
+		free(b);
+		free(e);
+		free(ans[3]);
+		ans[3] = saved3;
+		ans[1] = saved;
+		lens[1] = saved_len;
+	}
+	pack_bundle(1, req, req_len, TR_CALLING, TR_CALLED, ans, lens, 4, 0, 0, &b, &blen);
+	add_bundle_rej(br, trust, "no_export_time",
+		       "The chain bundle without exported_ms: what a bundle cut short after its "
+		       "last answer looks like (B5a).",
+		       b, blen, HT_E_MALFORMED, -1);
+	free(b);
 	set(bj, "rejections", br);
 	write_json(dir, "evidence-bundle.json", bj);
 
@@ -2168,6 +2359,243 @@ static void trace_vectors(const char *dir, const ht_keys *anchor, const ht_keys 
 	ht_keys_wipe(&other);
 	ht_trust_free(trust);
 	ht_trust_free(trust_crl);
+}
+
+/* ---- decoding.json: the decoding rules of spec section 2.6 ---- */
+
+/*
+ * Drops the unknown fields of `m` and of every message inside it, so that
+ * packing gives the canonical encoding (spec 2.7, rule 5). `m` comes from
+ * protobuf-c's default allocator, which is malloc.
+ */
+static void strip_unknown(ProtobufCMessage *m)
+{
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		free(m->unknown_fields[i].data);
+	free(m->unknown_fields);
+	m->unknown_fields = NULL;
+	m->n_unknown_fields = 0;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	char *base = (char *)m;
+	for (unsigned f = 0; f < d->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[f];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(size_t *)(base + fd->quantifier_offset);
+			ProtobufCMessage **arr = *(ProtobufCMessage ***)(base + fd->offset);
+			for (size_t k = 0; k < n; k++)
+				strip_unknown(arr[k]);
+			continue;
+		}
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(uint32_t *)(base + fd->quantifier_offset) != fd->id)
+			continue;
+		ProtobufCMessage *sub = *(ProtobufCMessage **)(base + fd->offset);
+		if (sub)
+			strip_unknown(sub);
+	}
+}
+
+static const ProtobufCMessageDescriptor *const decoding_types[] = {
+	&hoptrace__v1__signed_envelope__descriptor,
+	&hoptrace__v1__certificate__descriptor,
+	&hoptrace__v1__ping__descriptor,
+	&hoptrace__v1__error__descriptor,
+	&hoptrace__v1__peer_message__descriptor,
+	&hoptrace__v1__trace_forward__descriptor,
+	&hoptrace__v1__matched_call__descriptor,
+};
+
+/*
+ * The cases: a message type, the input, and what section 2.6 makes of it:
+ * "malformed", the canonical encoding of what it decodes to (hex; "" for an
+ * empty message), or "ok" when it decodes and the value is not compared.
+ */
+static const struct dcase {
+	const char *name, *rule, *type, *in, *want, *what;
+} dcases[] = {
+	{"empty", "D1", "SignedEnvelope", "", "", "An empty input: every field at its default."},
+	{"length_past_end", "D1", "SignedEnvelope", "1205aa", "malformed",
+	 "A length of 5 with one octet left."},
+	{"cut_in_tag", "D1", "Ping", "88", "malformed", "A tag cut short."},
+	{"cut_in_varint", "D1", "Ping", "0880", "malformed", "A varint value cut short."},
+	{"cut_in_fixed64", "D1", "Ping", "1101020304", "malformed",
+	 "An unknown 64-bit record with 4 of its 8 octets."},
+	{"field_0", "D2", "Ping", "0001", "malformed", "Tag 00: field number 0."},
+	{"field_0_long_tag", "D2", "Ping", "800001", "malformed",
+	 "Tag 80 00: field number 0 in a tag of two octets."},
+	{"tag_6_octets", "D2", "Ping", "88808080800001", "malformed", "A tag of 6 octets."},
+	{"tag_not_minimal", "D2", "Ping", "888080800005", "0805",
+	 "Field 1 (nonce) in a tag of 5 octets: tags need not be minimal."},
+	{"tag_35_bits", "D2", "Ping", "888080801005", "",
+	 "The 5-octet tag 88 80 80 80 10 is (1 << 32) | 8: field 2^29 + 1, wire type 0, an "
+	 "unknown field. Read as a 32-bit value it would be field 1 (nonce)."},
+	{"field_above_protobuf_max", "D2", "Ping", "f8ffffff7f05", "",
+	 "Field 2^32 - 1, above the 2^29 - 1 that protobuf allows: an unknown field."},
+	{"group", "D3", "Ping", "9b019c01", "malformed",
+	 "A group (wire types 3 and 4) of the unknown field 19."},
+	{"end_group", "D3", "Ping", "0c", "malformed", "Wire type 4 alone."},
+	{"wire_type_6", "D3", "Ping", "0e", "malformed", "Wire type 6."},
+	{"wire_type_7", "D3", "Ping", "0f", "malformed", "Wire type 7."},
+	{"varint_not_minimal", "D4", "Ping", "088100", "0801", "81 00 is 1."},
+	{"varint_10_octets", "D4", "Ping", "08ffffffffffffffffff7f", "08ffffffffffffffffff01",
+	 "A varint of 10 octets: the bits past the 64th are discarded."},
+	{"varint_11_octets", "D4", "Ping", "088080808080808080808000", "malformed",
+	 "A varint of 11 octets."},
+	{"uint32_low_bits", "D4", "TraceForward", "108180808010", "1001",
+	 "hop (uint32) as 81 80 80 80 10, which is 2^32 + 1: the low 32 bits, 1."},
+	{"enum_signed", "D4", "Error", "08ffffffff0f", "08ffffffffffffffffff01",
+	 "reason as ff ff ff ff 0f: the low 32 bits read as a signed int32, -1."},
+	{"length_5_octets", "D4", "SignedEnvelope", "128180808000aa", "1201aa",
+	 "A length of 1 written in 5 octets."},
+	{"length_6_octets", "D4", "SignedEnvelope", "12818080808000aa", "malformed",
+	 "A length of 1 written in 6 octets: lengths have at most 5."},
+	{"wrong_wire_type", "D5", "Ping", "0a0101", "malformed",
+	 "nonce (uint64) as a length-delimited record."},
+	{"bytes_as_varint", "D5", "SignedEnvelope", "1001", "malformed",
+	 "body (bytes) as a varint."},
+	{"varint_as_fixed64", "D5", "Ping", "090102030405060708", "malformed",
+	 "nonce (uint64) as a 64-bit record."},
+	{"packed_and_unpacked", "D5", "Certificate", "7a02010278037a0104", "7a0401020304",
+	 "critical as packed [1, 2], unpacked 3, packed [4]: the list is 1, 2, 3, 4."},
+	{"packed_cut", "D5", "Certificate", "7a0181", "malformed",
+	 "A packed critical list whose last varint is cut."},
+	{"packed_11_octets", "D5", "Certificate", "7a0b8080808080808080808000", "malformed",
+	 "A packed critical list holding a varint of 11 octets."},
+	{"embedded_malformed", "D5", "PeerMessage", "0a010f", "malformed",
+	 "A Ping member whose contents have wire type 7."},
+	{"embedded_field_0", "D5", "PeerMessage", "0a03800001", "malformed",
+	 "A Ping member with the tag 80 00 (field 0) inside."},
+	{"last_value", "D6", "Ping", "08010802", "0802", "nonce 1, then nonce 2: 2."},
+	{"last_member", "D6", "PeerMessage", "0a02080112020802", "12020802",
+	 "A Ping, then a Pong: the Pong."},
+	{"unknown_skipped", "D7", "Ping", "08019a0100a80105", "0801",
+	 "nonce 1 and two unknown fields (19, bytes; 21, varint)."},
+	{"unknown_fixed", "D7", "Ping", "1101020304050607081501020304", "",
+	 "Unknown 64-bit and 32-bit records."},
+	{"present_empty_member", "D8", "PeerMessage", "0a00", "0a00",
+	 "A Ping member with every field at its default: present."},
+	{"no_member", "D8", "PeerMessage", "", "", "An empty PeerMessage holds no member."},
+	{"bool_not_1", "2.5", "MatchedCall", "1002", "1001",
+	 "originated_here (bool) as 2: true, written 1."},
+	{"critical_32_bits", "D4", "Certificate", "788180808010", "7a0101",
+	 "critical as the varint 81 80 80 80 10: 32 bits, so 1."},
+	{"error_detail_not_utf8", "8.5.3", "Error", "1202c328", "ok",
+	 "detail (string) holding c3 28, which is not UTF-8: the Error is still accepted "
+	 "(section 8.5.3); the detail is for logs only."},
+};
+
+static void decoding_vectors(const char *dir)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++) {
+		const struct dcase *c = &dcases[i];
+		const ProtobufCMessageDescriptor *d = NULL;
+		for (size_t k = 0; k < sizeof(decoding_types) / sizeof(decoding_types[0]); k++)
+			if (strcmp(decoding_types[k]->short_name, c->type) == 0)
+				d = decoding_types[k];
+		if (!d)
+			die("decoding vector: unknown type");
+		uint8_t in[64];
+		size_t n = strlen(c->in) / 2;
+		if (n > sizeof(in) ||
+		    sodium_hex2bin(in, sizeof(in), c->in, strlen(c->in), NULL, &n, NULL) != 0)
+			die("decoding vector: bad hex");
+		ProtobufCMessage *m = NULL;
+		int rc = ht__unpack(d, in, n, sizeof(in), &m);
+		char got[2 * 64 + 1] = "malformed";
+		if (rc == HT_OK) {
+			strip_unknown(m);
+			uint8_t out[64];
+			size_t ol = protobuf_c_message_get_packed_size(m);
+			if (ol > sizeof(out))
+				die("decoding vector: too long");
+			protobuf_c_message_pack(m, out);
+			sodium_bin2hex(got, sizeof(got), out, ol);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+		bool ok_any = strcmp(c->want, "ok") == 0 && rc == HT_OK;
+		if (!ok_any && strcmp(got, c->want) != 0) {
+			fprintf(stderr,
+				"gen_vectors: decoding vector %s: library gives %s, spec says %s\n",
+				c->name, got, c->want);
+			exit(1);
+		}
+		json_t *o = json_object();
+		set(o, "name", json_string(c->name));
+		set(o, "rule", json_string(c->rule));
+		set(o, "description", json_string(c->what));
+		char full[64];
+		snprintf(full, sizeof(full), "hoptrace.v1.%s", c->type);
+		set(o, "message", json_string(full));
+		set(o, "input_hex", json_string(c->in));
+		bool bad = strcmp(c->want, "malformed") == 0;
+		set(o, "expected", json_string(bad ? "malformed" : "ok"));
+		set(o, "canonical_hex",
+		    bad || strcmp(c->want, "ok") == 0 ? json_null() : json_string(c->want));
+		append(list, o);
+	}
+	json_t *j = json_object();
+	set(j, "description",
+	    json_string("The decoding rules of protocol.md section 2.6 (D1 to D8), and two of "
+			"sections 2.5 and 8.5.3. Decode input_hex as message; expected is "
+			"malformed or ok; for ok, canonical_hex (when not null) is the canonical "
+			"encoding (section 2.7) of the decoded message: its known fields only, "
+			"so unknown fields are gone."));
+	set(j, "vectors", list);
+	write_json(dir, "decoding.json", j);
+}
+
+/*
+ * A certificate whose signature has R = the identity point (y = 1, small
+ * order) and S = k * a mod L, a being the anchor's secret scalar: [S]B =
+ * R + [k]A holds exactly, so a verifier without step 2 of spec 3.3 accepts
+ * it. Only the holder of the anchor's seed can make one, which is why the
+ * check matters only as defence in depth; it must still fail.
+ */
+static void small_order_r(json_t *rej, const uint8_t seed[32], const ht_keys *anchor,
+			  const uint8_t *cert, size_t cert_len)
+{
+	static const char dom[] = "hoptrace/v1 certificate";
+	ht_envelope *e;
+	ok(ht_envelope_parse(cert, cert_len, &e), "parse cert");
+	size_t body_len;
+	const uint8_t *body = ht_envelope_body(e, &body_len);
+	uint8_t h[64], wide[64] = {0}, a[32], k[32], S[32], R[32] = {1};
+	crypto_hash_sha512(h, seed, 32);
+	h[0] &= 248; /* RFC 8032 5.1.5: the secret scalar */
+	h[31] &= 127;
+	h[31] |= 64;
+	memcpy(wide, h, 32);
+	crypto_core_ed25519_scalar_reduce(a, wide);
+	crypto_hash_sha512_state st;
+	crypto_hash_sha512_init(&st);
+	crypto_hash_sha512_update(&st, R, 32);
+	crypto_hash_sha512_update(&st, anchor->sign_pk, 32);
+	crypto_hash_sha512_update(&st, (const uint8_t *)dom, sizeof(dom)); /* with its 0x00 */
+	crypto_hash_sha512_update(&st, body, body_len);
+	crypto_hash_sha512_final(&st, h);
+	crypto_core_ed25519_scalar_reduce(k, h);
+	crypto_core_ed25519_scalar_mul(S, k, a);
+	uint8_t sb[32], ka[32];
+	if (crypto_scalarmult_ed25519_base_noclamp(sb, S) != 0 ||
+	    crypto_scalarmult_ed25519_noclamp(ka, k, anchor->sign_pk) != 0 ||
+	    memcmp(sb, ka, 32) != 0)
+		die("small-order R: [S]B is not [k]A");
+	uint8_t *b = malloc(cert_len);
+	if (!b)
+		die("out of memory");
+	memcpy(b, cert, cert_len); /* the signature is the envelope's last 64 octets */
+	memcpy(b + cert_len - 64, R, 32);
+	memcpy(b + cert_len - 32, S, 32);
+	add_rejection(rej, "signature_small_order_r",
+		      "R is the identity point 0100...00 (small order) and S = k * a mod L "
+		      "with the anchor's secret scalar a: [S]B - [k]A = R holds, and section "
+		      "3.3, step 2 refuses it.",
+		      b, cert_len, false, CHECK_TIME, 0, "bad_signature");
+	free(b);
+	ht_envelope_free(e);
 }
 
 int main(int argc, char **argv)
@@ -2239,6 +2667,9 @@ int main(int argc, char **argv)
 	set(in, "issuer_hex", hex(anchor.sign_pk, 32));
 	set(in, "number", json_integer(1));
 	set(in, "issued_at", json_integer(T0));
+	set(in, "serials_given",
+	    json_pack("[I,I,I]", (json_int_t)serials[0], (json_int_t)serials[1],
+		      (json_int_t)serials[2]));
 	set(in, "serials",
 	    json_pack("[I,I,I]", (json_int_t)7, (json_int_t)CERT_SERIAL, (json_int_t)4242));
 	set(lj, "fields", in);
@@ -2295,6 +2726,8 @@ int main(int argc, char **argv)
 	set(tj, "fields", in);
 	set(tj, "signer_sign_key_hex", hex(prov.sign_pk, 32));
 	signed_parts(tj, tre, tre_len);
+	/* Verifies at its own created_ms (sections 11.3.2 and 11.3.3). */
+	set(tj, "check_time_ms", json_integer((json_int_t)tr.created_ms));
 	write_json(dir, "trace-request.json", tj);
 	free(trb);
 
@@ -2413,11 +2846,55 @@ int main(int argc, char **argv)
 		      false, CHECK_TIME, 0, "bad_signature");
 	free(b);
 
+	small_order_r(rej, anchor_seed, &anchor, cert, cert_len);
+
+	/* sign_key y = p + 3: not canonical. (Every point whose y is below 19 lies
+	 * outside the prime-order subgroup, so a decoder that reduces y mod p
+	 * refuses it there instead: weak_key either way.) */
+	{
+		uint8_t y[32];
+		memset(y, 0xff, 32);
+		y[0] = 0xed + 3;
+		y[31] = 0x7f;
+		uint8_t y3[32] = {3};
+		if (crypto_core_ed25519_is_valid_point(y) || crypto_core_ed25519_is_valid_point(y3))
+			die("sign_key y = p + 3 is not what the vector says");
+		hc.sign_key = (ProtobufCBinaryData){32, y};
+		sign_cert_body(&hc, &anchor, &b, &bl);
+		add_rejection(rej, "sign_key_noncanonical",
+			      "sign_key f0ff...ff7f: y = p + 3 (sign bit clear), which is not "
+			      "canonical (section 3.3, step 3).",
+			      b, bl, false, CHECK_TIME, 0, "weak_key");
+		free(b);
+	}
+	/* sign_key = the provider's key plus a point of order 8: canonical, on the
+	 * curve, not of small order, outside the prime-order subgroup. */
+	{
+		static const uint8_t t8[32] = {0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0,
+					       0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+					       0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+					       0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05};
+		uint8_t mixed[32];
+		if (crypto_core_ed25519_add(mixed, prov.sign_pk, t8) != 0 ||
+		    crypto_core_ed25519_is_valid_point(mixed))
+			die("sign_key plus a torsion point");
+		hc.sign_key = (ProtobufCBinaryData){32, mixed};
+		sign_cert_body(&hc, &anchor, &b, &bl);
+		add_rejection(rej, "sign_key_torsion",
+			      "sign_key is the provider's key plus the point of order 8 whose y "
+			      "is 26e8...fc05: canonical and not of small order, but outside the "
+			      "subgroup of order L (section 6.4, step 10).",
+			      b, bl, false, CHECK_TIME, 0, "weak_key");
+		free(b);
+		hc.sign_key = (ProtobufCBinaryData){32, prov.sign_pk};
+	}
+
 	/* The revocation list's envelope presented as a certificate. */
 	add_rejection(rej, "wrong_kind", "A revocation-list envelope offered as a certificate.",
 		      crl, crl_len, false, CHECK_TIME, 0, "wrong_kind");
 
 	handshake_vector(dir, &anchor, &prov, prov_seed, prov_noise, cert, cert_len);
+	decoding_vectors(dir);
 	trace_vectors(dir, &anchor, &prov, prov_seed, prov_noise, cert, cert_len, crl, crl_len, tre,
 		      tre_len);
 	free(tre);

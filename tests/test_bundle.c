@@ -759,7 +759,8 @@ static void test_answer_certificates(void **state)
 		"answer 4 (CARRIER-D, hop 3): certificate (serial 104): not issued by a given "
 		"anchor");
 
-	/* Answered after D's certificate expired: checked at answered_ms. */
+	/* Answered after D's certificate expired: checked at answered_ms (before
+	 * the answer's time is compared with the request's, spec 11.7.4). */
 	reset();
 	a = F.info[4];
 	a.answered_ms = 1798761600000ULL;
@@ -767,14 +768,30 @@ static void test_answer_certificates(void **state)
 	expect_fx_fail(HT_E_EXPIRED, 4,
 		       "answer 4 (CARRIER-D, hop 3): certificate (serial 104): expired at "
 		       "2027-01-01T00:00:00Z");
-	/* ... while the same evidence a millisecond earlier is fine. */
+	/* ... and a millisecond earlier, the certificate is valid but the answer is
+	 * dated months after the request ended (step 15). */
 	a.answered_ms--;
 	fx_put(&F, 4, &a, FX_D);
+	expect_fx_fail(HT_E_BAD_TIME, 4,
+		       "answer 4 (CARRIER-D, hop 3): dated 2026-12-31T23:59:59Z, outside the "
+		       "request's lifetime");
+
+	/* A certificate that expired 10 s after the request was made: the evidence
+	 * made before then stays good, and an answer at not_after is refused. */
+	reset();
+	uint64_t na = F.created_ms / 1000 + 10;
+	free(F.cert[FX_D]);
+	F.cert[FX_D] = fx_cert(&F, FX_D, &F.anchor, 104, 0, 1767225600, na, &F.cert_len[FX_D]);
+	fx_put(&F, 4, &F.info[4], FX_D);
 	uint8_t *b = fx_bundle(&F, &len);
 	ht_bundle_report rep;
 	verify_ok(b, len, T, &rep);
 	ht_bundle_report_free(&rep);
 	free(b);
+	a = F.info[4];
+	a.answered_ms = na * 1000;
+	fx_put(&F, 4, &a, FX_D);
+	expect_fx_fail(HT_E_EXPIRED, 4, "answer 4 (CARRIER-D, hop 3): certificate (serial 104)");
 
 	/* E's certificate revoked. */
 	reset();
@@ -793,6 +810,55 @@ static void test_answer_certificates(void **state)
 	reset();
 	fx_set(&F, 2, tu_dup(F.req, F.req_len), F.req_len);
 	expect_fx_fail(HT_E_WRONG_KIND, 2, "answer 2: does not parse");
+}
+
+/*
+ * Spec 11.7.4, step 15: an answer is dated within its request's lifetime,
+ * widened by the clock skew, so that a provider whose certificate has
+ * expired cannot backdate answers to new requests. Both edges are inside.
+ */
+static void test_answer_time(void **state)
+{
+	(void)state;
+	const uint64_t lo = F.created_ms - HT_CLOCK_SKEW_MS,
+		       hi = F.created_ms + 60000 + HT_CLOCK_SKEW_MS;
+	const struct {
+		uint64_t at;
+		int err;
+	} cases[] = {{lo - 1, HT_E_BAD_TIME}, {lo, HT_OK}, {hi, HT_OK}, {hi + 1, HT_E_BAD_TIME}};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		reset();
+		ht_answer_info a = F.info[3];
+		a.answered_ms = cases[k].at;
+		fx_put(&F, 3, &a, FX_C);
+		size_t len;
+		uint8_t *b = fx_bundle(&F, &len);
+		ht_bundle_report rep;
+		int rc = ht_bundle_verify(b, len, T, &rep);
+		if (rc != cases[k].err)
+			print_message("answered_ms %llu: %s (%s)\n",
+				      (unsigned long long)cases[k].at, ht_errname(rc), rep.why);
+		assert_int_equal(rc, cases[k].err);
+		if (rc != HT_OK) {
+			assert_int_equal(rep.failed_answer, 3);
+			assert_non_null(strstr(rep.why, "outside the request's lifetime"));
+		}
+		ht_bundle_report_free(&rep);
+		free(b);
+	}
+
+	/* The check alone, on the request's fields. */
+	ht_request *r;
+	assert_int_equal(ht_request_parse(F.req, F.req_len, &r), HT_OK);
+	ht_answer_info a = F.info[0];
+	a.answered_ms = lo;
+	assert_int_equal(ht_answer_check_time(&a, ht_request_get(r)), HT_OK);
+	a.answered_ms = lo - 1;
+	assert_int_equal(ht_answer_check_time(&a, ht_request_get(r)), HT_E_BAD_TIME);
+	assert_int_equal(ht_answer_check_time(NULL, ht_request_get(r)), HT_E_INVAL);
+	assert_int_equal(ht_answer_check_time(&a, NULL), HT_E_INVAL);
+	ht_request_free(r);
+	reset();
 }
 
 /* ---- The answers, re-signed by a hop that lies: the chain catches it ---- */
@@ -1234,6 +1300,7 @@ int main(void)
 		cmocka_unit_test(test_answer_signature),
 		cmocka_unit_test(test_answer_cert_of_another_key),
 		cmocka_unit_test(test_answer_certificates),
+		cmocka_unit_test(test_answer_time),
 		cmocka_unit_test(test_hop_lies_each_field),
 		cmocka_unit_test(test_status_changed),
 		cmocka_unit_test(test_answer_of_another_trace),

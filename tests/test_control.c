@@ -1906,7 +1906,7 @@ static void test_trace_show_response(void **state)
 	snprintf(hops[0].calls[0].upstream, sizeof(hops[0].calls[0].upstream), "carrier-b");
 	hops[0].calls[0].record_time_ms = 1767225600100;
 	hops[0].calls[0].attestation = 'A';
-	snprintf(hops[1].verdict, sizeof(hops[1].verdict), "undecryptable"); /* unreadable */
+	snprintf(hops[1].verdict, sizeof(hops[1].verdict), "decrypt_failed"); /* unreadable */
 	hops[1].received_ms = 1767225700020;
 	widest_hop(&hops[2]);
 

@@ -85,6 +85,9 @@ static const struct vec vecs[] = {
 	BAD(53, "011 44 20 7946 0958", NULL, NO_COUNTRY),
 	BAD(54, "02079460958", NULL, NO_COUNTRY),
 	BAD(55, "0044 (0)20 7946 0958", NULL, TRUNK_ZERO),
+	OK(56, " +12025550143", "1", "12025550143"),
+	OK(57, "(+1) 202 555 0143", NULL, "12025550143"),
+	BAD(58, "+(0)12025550143", "1", TRUNK_ZERO),
 };
 #define NVECS (sizeof(vecs) / sizeof(vecs[0]))
 

@@ -6,7 +6,10 @@
  * started, answered and completed, shown, listed and exported as evidence
  * that verifies; answers a misbehaving relay could send (altered, swapped,
  * forged, replayed, out of the chain, sealed to another key) caught and kept
- * out of the evidence; a trace interrupted by a stop.
+ * out of the evidence; a trace interrupted by a stop. Every write of the
+ * module is on the thread pool: the tests hold the pool's one thread
+ * (UV_THREADPOOL_SIZE=1) to show that a trace is on disk before the engine
+ * has it, and that a stop with a write in flight loses nothing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -141,7 +144,7 @@ static void test_store_survives_restart(void **state)
 	memset(id2, 2, 16);
 	memset(id9, 9, 16);
 	hd_trace_answer a1[2] = {answer(T0 + 11, false, "ok", "envelope A"),
-				 answer(T0 + 12, true, "undecryptable", "sealed box")};
+				 answer(T0 + 12, true, "decrypt_failed", "sealed box")};
 	const char *o1[2] = {"", ""};
 	assert_int_equal(hd_traces_add_answers(t, id1, a1, o1, 2), HT_OK);
 	hd_trace_answer a2[3] = {answer(T0 + 21, false, "ok", "hop 0"),
@@ -192,7 +195,7 @@ static void test_store_survives_restart(void **state)
 	assert_int_equal(s.a[0].received_ms, T0 + 11);
 	assert_string_equal(s.data[1], "sealed box");
 	assert_true(s.a[1].sealed);
-	assert_string_equal(s.a[1].verdict, "undecryptable");
+	assert_string_equal(s.a[1].verdict, "decrypt_failed");
 	get(t, 3, &r);
 	assert_int_equal(r.status, HD_TS_INTERRUPTED);
 	assert_int_equal(r.n_answers, 0);
@@ -365,17 +368,109 @@ static void run(struct fx *fx)
 	assert_int_equal(uv_run(&fx->loop, UV_RUN_DEFAULT), 0);
 }
 
-static int start(struct fx *fx, const char *calling, const char *called, const char *to,
-		 uint8_t id[16], char *why)
+/* What hd_initiator_start's callback said. */
+struct started {
+	int calls, rc;
+	uint8_t id[16];
+	char why[256];
+};
+
+static void on_started(void *ud, int rc, const uint8_t id[16], const char *why)
+{
+	struct started *s = ud;
+	s->calls++;
+	s->rc = rc;
+	memcpy(s->id, id, 16);
+	snprintf(s->why, sizeof(s->why), "%s", why);
+}
+
+static int start_async(struct fx *fx, const char *calling, const char *called, const char *to,
+		       struct started *s, char *why)
 {
 	ht_ctl_trace_start q;
 	memset(&q, 0, sizeof(q));
+	memset(s, 0, sizeof(*s));
 	snprintf(q.calling, sizeof(q.calling), "%s", calling);
 	snprintf(q.called, sizeof(q.called), "%s", called);
 	snprintf(q.to, sizeof(q.to), "%s", to);
 	snprintf(q.label, sizeof(q.label), "test");
 	q.time_ms = CALL_T + 50;
-	return hd_initiator_start(&fx->d, &q, id, why, 256);
+	return hd_initiator_start(&fx->d, &q, on_started, s, why, 256);
+}
+
+/* Turns the loop until `*flag` is set. */
+static void run_until(struct fx *fx, const int *flag)
+{
+	for (int i = 0; i < 100000 && !*flag; i++)
+		uv_run(&fx->loop, UV_RUN_ONCE);
+	assert_true(*flag);
+}
+
+/* A trace start as the control socket makes it: answered once stored and started. */
+static int start(struct fx *fx, const char *calling, const char *called, const char *to,
+		 uint8_t id[16], char *why)
+{
+	struct started s;
+	int rc = start_async(fx, calling, called, to, &s, why);
+	if (rc != HT_OK)
+		return rc;
+	assert_int_equal(s.calls, 0); /* never from within the call */
+	run_until(fx, &s.calls);
+	assert_int_equal(s.calls, 1);
+	memcpy(id, s.id, 16);
+	snprintf(why, 256, "%s", s.why);
+	return s.rc;
+}
+
+static void on_synced(void *ud)
+{
+	(*(int *)ud)++;
+}
+
+/* Waits until what the initiator holds is committed, as the control socket does before a read. */
+static void sync_all(struct fx *fx)
+{
+	int synced = 0;
+	bool later;
+	assert_int_equal(hd_initiator_sync(&fx->d, on_synced, &synced, &later), HT_OK);
+	if (later)
+		run_until(fx, &synced);
+	assert_int_equal(synced, later ? 1 : 0);
+}
+
+/* Holds the thread pool's one thread (UV_THREADPOOL_SIZE=1) until released. */
+struct blocker {
+	uv_work_t w;
+	uv_sem_t sem;
+	int done;
+};
+
+static void block_work(uv_work_t *w)
+{
+	struct blocker *b = w->data;
+	uv_sem_wait(&b->sem);
+}
+
+static void block_done(uv_work_t *w, int status)
+{
+	struct blocker *b = w->data;
+	assert_int_equal(status, 0);
+	b->done = 1;
+}
+
+static void pool_block(struct fx *fx, struct blocker *b)
+{
+	memset(b, 0, sizeof(*b));
+	assert_int_equal(uv_sem_init(&b->sem, 0), 0);
+	b->w.data = b;
+	assert_int_equal(uv_queue_work(&fx->loop, &b->w, block_work, block_done), 0);
+}
+
+static void pool_release(struct fx *fx, struct blocker *b)
+{
+	uv_sem_post(&b->sem);
+	run_until(fx, &b->done);
+	uv_sem_destroy(&b->sem);
 }
 
 static void show(struct fx *fx, const uint8_t id[16], ht_ctl_trace *t)
@@ -600,8 +695,18 @@ static void test_relay_tampering_caught(void **state)
 	assert_int_equal(ht_seal(junk, sizeof(junk), pk, NULL, &box, &len), HT_OK);
 	deliver(fx, id, box, len);
 
-	run(fx); /* the engine: TERM-CO not_found, then complete */
+	/* A read shows what is committed: the answers once a sync has written them. */
 	ht_ctl_trace t;
+	show(fx, id, &t);
+	assert_int_equal(t.answers_total, 0);
+	free(t.answers);
+	sync_all(fx);
+	show(fx, id, &t);
+	assert_true(t.answers_total >= 10);
+	assert_string_equal(t.answers[9].verdict, "malformed");
+	free(t.answers);
+
+	run(fx); /* the engine: TERM-CO not_found, then complete */
 	show(fx, id, &t);
 	assert_string_equal(t.status, HT_CTL_TRACE_COMPLETE);
 	static const char *const want[] = {
@@ -611,7 +716,7 @@ static void test_relay_tampering_caught(void **state)
 		"bad_signature",
 		"wrong_request",
 		"unknown_anchor",
-		"undecryptable",
+		"decrypt_failed",
 		"unlinked",
 		"bad_time",
 		"malformed",
@@ -692,6 +797,131 @@ static void test_stop_interrupts(void **state)
 	fixture_free(fx); /* fini twice is harmless */
 }
 
+/* The trace is committed before the engine, and so any peer, sees the request. */
+static void test_stored_before_sent(void **state)
+{
+	(void)state;
+	struct fx *fx = fixture(HT_ROLE_INITIATOR);
+	hd_traces *db = hd_initiator_traces(&fx->d);
+	struct blocker b;
+	struct started s;
+	char why[256];
+	pool_block(fx, &b);
+	assert_int_equal(start_async(fx, "(202) 555-0001", "13035550001", "", &s, why), HT_OK);
+	/* The commit cannot run: the loop goes on, the request stays here. */
+	for (int i = 0; i < 10; i++)
+		uv_run(&fx->loop, UV_RUN_NOWAIT);
+	assert_int_equal(s.calls, 0);
+	assert_int_equal(hd_trace_active(&fx->d), 0);
+	struct listed l = {0};
+	bool truncated;
+	assert_int_equal(hd_traces_list(db, 10, keep_listed, &l, &truncated), HT_OK);
+	assert_int_equal(l.n, 0);
+
+	/* Committed, then started: on disk (with its key) when the start is answered. */
+	pool_release(fx, &b);
+	run_until(fx, &s.calls);
+	assert_int_equal(s.rc, HT_OK);
+	assert_int_equal(hd_trace_active(&fx->d), 1);
+	hd_trace_rec r;
+	bool found;
+	assert_int_equal(hd_traces_get(db, s.id, &r, &found), HT_OK);
+	assert_true(found);
+	assert_int_equal(r.status, HD_TS_RUNNING);
+	assert_true(r.has_sk);
+	assert_true(r.request_len > 0);
+	assert_true(r.started_ms <= r.created_ms); /* the commit is part of the trace's time */
+	hd_trace_rec_clear(&r);
+
+	/* It runs to its end; finished_ms is when it completed, stored with its answer. */
+	run(fx);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(hd_traces_get(db, s.id, &r, &found), HT_OK);
+	assert_int_equal(r.status, HD_TS_COMPLETE);
+	assert_int_equal(r.n_answers, 1);
+	assert_true(r.finished_ms >= r.started_ms);
+	assert_false(r.has_sk);
+	hd_trace_rec_clear(&r);
+	fixture_free(fx);
+}
+
+/* A stop while a batch is in flight: it is waited for, then the rest is written. */
+static void test_stop_with_commit_in_flight(void **state)
+{
+	(void)state;
+	struct fx *fx = fixture(HT_ROLE_INITIATOR);
+	uint8_t id[16], pk[32];
+	char why[256];
+	assert_int_equal(start(fx, "12025550009", "13035550009", "", id, why), HT_OK);
+	hd_trace_rec r;
+	bool found;
+	assert_int_equal(hd_traces_get(hd_initiator_traces(&fx->d), id, &r, &found), HT_OK);
+	memcpy(pk, r.answer_pk, 32);
+	hd_trace_rec_clear(&r);
+
+	/* Two answers go into a batch that the held pool keeps in flight; a third waits. */
+	struct blocker b;
+	pool_block(fx, &b);
+	uint8_t junk[20], *box; /* opens, but is no answer: "malformed" */
+	size_t len;
+	memset(junk, 0x42, sizeof(junk));
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(ht_seal(junk, sizeof(junk), pk, NULL, &box, &len), HT_OK);
+		deliver(fx, id, box, len);
+	}
+	int synced = 0;
+	bool later;
+	assert_int_equal(hd_initiator_sync(&fx->d, on_synced, &synced, &later), HT_OK);
+	assert_true(later);
+	assert_int_equal(ht_seal(junk, sizeof(junk), pk, NULL, &box, &len), HT_OK);
+	deliver(fx, id, box, len);
+	/* A second trace, its record not written yet when the daemon stops. */
+	struct started s2;
+	assert_int_equal(start_async(fx, "12025550001", "13035550001", "", &s2, why), HT_OK);
+
+	char *dir = strdup(fx->dir);
+	hd_initiator_fini(&fx->d);
+	hd_trace_fini(&fx->d);
+	assert_null(fx->d.initiator);
+	bool later2 = true;
+	assert_int_equal(hd_initiator_sync(&fx->d, on_synced, &synced, &later2), HT_E_INVAL);
+	assert_false(later2);
+	pool_release(fx, &b);
+	run(fx);
+	assert_int_equal(synced, 1);
+	assert_int_equal(s2.calls, 1); /* told, once, that it did not start */
+	assert_int_not_equal(s2.rc, HT_OK);
+	assert_non_null(strstr(s2.why, "stopping"));
+
+	hd_traces *t;
+	size_t interrupted;
+	assert_int_equal(hd_traces_open(&t, dir, hd_now_ms(), &interrupted), HT_OK);
+	assert_int_equal(interrupted, 0); /* all marked when it stopped */
+	assert_int_equal(hd_traces_get(t, id, &r, &found), HT_OK);
+	assert_true(found);
+	assert_int_equal(r.status, HD_TS_INTERRUPTED);
+	assert_int_equal(r.n_answers, 3);
+	assert_false(r.has_sk);
+	assert_true(r.finished_ms >= r.started_ms);
+	hd_trace_rec_clear(&r);
+	struct seen_answers sa;
+	memset(&sa, 0, sizeof(sa));
+	assert_int_equal(hd_traces_answers(t, id, 0, keep_answer, &sa), HT_OK);
+	assert_int_equal(sa.n, 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_string_equal(sa.a[i].verdict, "malformed");
+	/* The one never started is stored as interrupted, with no key. */
+	assert_int_equal(hd_traces_get(t, s2.id, &r, &found), HT_OK);
+	assert_true(found);
+	assert_int_equal(r.status, HD_TS_INTERRUPTED);
+	assert_int_equal(r.n_answers, 0);
+	assert_false(r.has_sk);
+	hd_trace_rec_clear(&r);
+	hd_traces_close(t);
+	free(dir);
+	fixture_free(fx);
+}
+
 static void test_start_refusals(void **state)
 {
 	(void)state;
@@ -728,8 +958,12 @@ int main(void)
 		cmocka_unit_test(test_trace_to_origin),
 		cmocka_unit_test(test_relay_tampering_caught),
 		cmocka_unit_test(test_stop_interrupts),
+		cmocka_unit_test(test_stored_before_sent),
+		cmocka_unit_test(test_stop_with_commit_in_flight),
 		cmocka_unit_test(test_start_refusals),
 	};
+	/* One pool thread, so that a test can hold it (struct blocker). */
+	setenv("UV_THREADPOOL_SIZE", "1", 1);
 	if (ht_init() != HT_OK)
 		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);

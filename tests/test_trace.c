@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "hoptrace/trace.h"
@@ -1129,6 +1130,421 @@ static void test_answer_sign_refuses(void **state)
 	assert_int_equal(ht_answer_sign(&a, &hop, hop_cert, 3, &buf, &len), HT_E_MALFORMED);
 }
 
+/* ---- Cached certificates: the verdicts of no cache --------------------- */
+
+static json_t *vectors(const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/spec/vectors/%s", HT_SOURCE_DIR, name);
+	json_error_t err;
+	json_t *j = json_load_file(path, 0, &err);
+	if (!j)
+		fail_msg("%s: %s", path, err.text);
+	return j;
+}
+
+static uint8_t *vhex(json_t *o, const char *key, size_t *len)
+{
+	const char *h = json_string_value(json_object_get(o, key));
+	assert_non_null(h);
+	size_t n = strlen(h) / 2 + 1;
+	uint8_t *b = malloc(n);
+	assert_non_null(b);
+	assert_int_equal(sodium_hex2bin(b, n, h, strlen(h), NULL, len, NULL), 0);
+	return b;
+}
+
+static uint64_t vnum(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	assert_true(json_is_integer(v));
+	return (uint64_t)json_integer_value(v);
+}
+
+/* The vectors' trust: their anchor, and with `crl` their revocation list. */
+static ht_trust *vector_trust(json_t *o, bool crl)
+{
+	size_t n;
+	uint8_t *apk = vhex(o, "anchor_sign_key_hex", &n);
+	assert_int_equal(n, 32);
+	ht_trust *t;
+	assert_int_equal(ht_trust_new(&t), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(t, apk), HT_OK);
+	free(apk);
+	if (crl) {
+		json_t *lj = vectors("revocation-list.json");
+		uint8_t *e = vhex(lj, "envelope_hex", &n);
+		ht_crl *l;
+		assert_int_equal(ht_crl_parse(e, n, &l), HT_OK);
+		assert_int_equal(ht_trust_add_crl(t, l), HT_OK);
+		free(e);
+		json_decref(lj);
+	}
+	return t;
+}
+
+struct verdict {
+	int parse_rc, verify_rc;
+	bool object; /* parsed far enough to seal a refusal to */
+	ht_reason why;
+};
+
+/*
+ * Parses (plainly, or through `cc`) and verifies a request, as a hop does;
+ * verifies the same object a second time, which must say the same.
+ */
+static struct verdict request_verdict(const uint8_t *b, size_t len, ht_cert_cache *cc, bool cached,
+				      const ht_trust *t, uint64_t now)
+{
+	struct verdict v = {0};
+	ht_request *q = NULL;
+	v.parse_rc =
+		cached ? ht_request_parse_cached(b, len, cc, &q) : ht_request_parse(b, len, &q);
+	v.object = q != NULL;
+	v.why = ht_reason_from_err(v.parse_rc);
+	if (v.parse_rc == HT_OK) {
+		v.verify_rc = ht_request_verify(q, t, now, &v.why);
+		ht_reason again = 99;
+		assert_int_equal(ht_request_verify(q, t, now, &again), v.verify_rc);
+		assert_int_equal(again, v.why);
+	}
+	ht_request_free(q);
+	return v;
+}
+
+static void same_verdict(const struct verdict *a, const struct verdict *b, const char *what)
+{
+	if (a->parse_rc != b->parse_rc || a->verify_rc != b->verify_rc || a->object != b->object ||
+	    a->why != b->why)
+		fail_msg("%s: parse %s/%s, verify %s/%s, reason %u/%u", what,
+			 ht_errname(a->parse_rc), ht_errname(b->parse_rc), ht_errname(a->verify_rc),
+			 ht_errname(b->verify_rc), a->why, b->why);
+}
+
+/*
+ * Every request of trace-rejections.json, three rounds, through no cache, a
+ * cache that holds them all (hits from the second round on) and a cache of
+ * one (evicting all the time): the same result each way, and the vector's.
+ */
+static void test_cache_request_vectors(void **state)
+{
+	(void)state;
+	json_t *v = vectors("trace-rejections.json");
+	ht_trust *t = vector_trust(v, false), *tc = vector_trust(v, true);
+	ht_cert_cache *big, *tiny;
+	assert_int_equal(ht_cert_cache_new(&big, 64), HT_OK);
+	assert_int_equal(ht_cert_cache_new(&tiny, 1), HT_OK);
+	json_t *reqs = json_object_get(v, "requests");
+	assert_true(json_array_size(reqs) >= 30);
+	for (int round = 0; round < 3; round++) {
+		size_t i;
+		json_t *r;
+		json_array_foreach(reqs, i, r)
+		{
+			size_t len;
+			uint8_t *b = vhex(r, "request_hex", &len);
+			const ht_trust *tr =
+				json_is_true(json_object_get(r, "with_revocation_list")) ? tc : t;
+			uint64_t now = vnum(r, "check_time_ms");
+			const char *name = json_string_value(json_object_get(r, "name"));
+			struct verdict plain = request_verdict(b, len, NULL, false, tr, now);
+			struct verdict hit = request_verdict(b, len, big, true, tr, now);
+			struct verdict evict = request_verdict(b, len, tiny, true, tr, now);
+			same_verdict(&plain, &hit, name);
+			same_verdict(&plain, &evict, name);
+			if (plain.why != vnum(r, "expected_reason"))
+				fail_msg("%s: reason %u, want %u", name, plain.why,
+					 (unsigned)vnum(r, "expected_reason"));
+			free(b);
+		}
+	}
+	size_t n;
+	uint64_t hits, misses;
+	ht_cert_cache_stats(big, &n, &hits, &misses);
+	assert_true(n > 0 && n <= 64);
+	assert_true(hits >= 2 * misses); /* rounds 2 and 3 found what round 1 parsed */
+	ht_cert_cache_stats(tiny, &n, &hits, &misses);
+	assert_int_equal(n, 1);
+	ht_cert_cache_free(big);
+	ht_cert_cache_free(tiny);
+	ht_trust_free(t);
+	ht_trust_free(tc);
+	json_decref(v);
+}
+
+/* The certificate vectors (rejections.json), parsed through a cache and verified twice. */
+static void test_cache_cert_vectors(void **state)
+{
+	(void)state;
+	json_t *v = vectors("rejections.json");
+	ht_trust *t = vector_trust(v, false), *tc = vector_trust(v, true);
+	ht_cert_cache *cc;
+	assert_int_equal(ht_cert_cache_new(&cc, 4), HT_OK);
+	for (int round = 0; round < 2; round++) {
+		size_t i;
+		json_t *r;
+		json_array_foreach(json_object_get(v, "vectors"), i, r)
+		{
+			size_t len;
+			uint8_t *b = vhex(r, "certificate_hex", &len);
+			const ht_trust *tr =
+				json_is_true(json_object_get(r, "with_revocation_list")) ? tc : t;
+			uint32_t roles = 0;
+			size_t k;
+			json_t *role;
+			json_array_foreach(json_object_get(r, "required_roles"), k, role) roles |=
+				ht_role_parse(json_string_value(role));
+			uint64_t now = vnum(r, "check_time");
+			ht_cert *pc = NULL, *cc1 = NULL;
+			int prc = ht_cert_parse(b, len, &pc),
+			    crc = ht_cert_cache_parse(cc, b, len, &cc1);
+			assert_int_equal(prc, crc);
+			if (prc == HT_OK) {
+				prc = ht_trust_verify_cert(tr, pc, now, roles);
+				crc = ht_trust_verify_cert(tr, cc1, now, roles);
+				assert_int_equal(prc, crc);
+				assert_int_equal(ht_trust_verify_cert(tr, cc1, now, roles), crc);
+			}
+			const char *want = json_string_value(json_object_get(r, "expected_error"));
+			if (strcmp(prc == HT_OK ? "ok" : ht_errname(prc), want) != 0)
+				fail_msg("%s: %s, want %s",
+					 json_string_value(json_object_get(r, "name")),
+					 ht_errname(prc), want);
+			ht_cert_free(pc);
+			ht_cert_free(cc1);
+			free(b);
+		}
+	}
+	ht_cert_cache_free(cc);
+	ht_trust_free(t);
+	ht_trust_free(tc);
+	json_decref(v);
+}
+
+/* One request, cached and not, at `now` against `t`: both must say `want`. */
+static void both_say(const uint8_t *b, size_t len, ht_cert_cache *cc, const ht_trust *t,
+		     uint64_t now, int want, ht_reason why)
+{
+	struct verdict plain = request_verdict(b, len, NULL, false, t, now);
+	struct verdict hit = request_verdict(b, len, cc, true, t, now);
+	same_verdict(&plain, &hit, "own case");
+	assert_int_equal(plain.parse_rc, HT_OK);
+	assert_int_equal(plain.verify_rc, want);
+	assert_int_equal(plain.why, why);
+}
+
+/*
+ * Reloads after the certificate was cached: a revocation list that names
+ * it, an anchor dropped, and back; dates at every use; a missing role; a
+ * certificate whose anchor signature is bad, asked again and again.
+ */
+static void test_cache_reload_and_dates(void **state)
+{
+	(void)state;
+	ht_cert_cache *cc;
+	assert_int_equal(ht_cert_cache_new(&cc, 8), HT_OK);
+	ht_trust *t;
+	assert_int_equal(ht_trust_new(&t), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(t, anchor.sign_pk), HT_OK);
+	ht_request_params p = default_params();
+	size_t len;
+	uint8_t *buf = build_with(&p, &ini, ini_cert, ini_cert_len, &len);
+	both_say(buf, len, cc, t, NOW_MS, HT_OK, HT_REASON_UNSPECIFIED);
+	/* A request parsed before the reload, held across it. */
+	ht_request *held;
+	assert_int_equal(ht_request_parse_cached(buf, len, cc, &held), HT_OK);
+	assert_int_equal(ht_request_verify(held, t, NOW_MS, NULL), HT_OK);
+
+	/* The daemon's SIGHUP: a new store, swapped in, now with a list revoking it. */
+	ht_trust *nt;
+	assert_int_equal(ht_trust_new(&nt), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(nt, anchor.sign_pk), HT_OK);
+	uint64_t ser = INI_SER;
+	assert_int_equal(ht_trust_add_crl(nt, tu_crl_parsed(&anchor, 1, &ser, 1)), HT_OK);
+	ht_trust_swap(t, nt);
+	ht_trust_free(nt);
+	both_say(buf, len, cc, t, NOW_MS, HT_E_REVOKED, HT_REASON_CERT_REVOKED);
+	ht_reason why;
+	assert_int_equal(ht_request_verify(held, t, NOW_MS, &why), HT_E_REVOKED);
+	assert_int_equal(why, HT_REASON_CERT_REVOKED);
+
+	/* A reload that trusts another anchor only: the cached signature counts for nothing. */
+	assert_int_equal(ht_trust_new(&nt), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(nt, other_anchor.sign_pk), HT_OK);
+	ht_trust_swap(t, nt);
+	ht_trust_free(nt);
+	both_say(buf, len, cc, t, NOW_MS, HT_E_UNKNOWN_ANCHOR, HT_REASON_UNKNOWN_ANCHOR);
+	assert_int_equal(ht_request_verify(held, t, NOW_MS, &why), HT_E_UNKNOWN_ANCHOR);
+
+	/* Both anchors, no list: valid again. */
+	assert_int_equal(ht_trust_add_anchor(t, anchor.sign_pk), HT_OK);
+	both_say(buf, len, cc, t, NOW_MS, HT_OK, HT_REASON_UNSPECIFIED);
+	ht_request_free(held);
+	free(buf);
+
+	/* Dates are checked at each use: not yet valid, then valid, then expired. */
+	size_t cl;
+	uint8_t *c = issue_cert(&ini, &anchor, INI_ID, INI_SER, HT_ROLE_INITIATOR, TU_MID + 1,
+				TU_MID + 2, &cl);
+	buf = build_with(&p, &ini, c, cl, &len);
+	both_say(buf, len, cc, t, NOW_MS, HT_E_NOT_YET_VALID, HT_REASON_CERT_NOT_YET_VALID);
+	both_say(buf, len, cc, t, NOW_MS + 1000, HT_OK, HT_REASON_UNSPECIFIED);
+	both_say(buf, len, cc, t, NOW_MS + 2000, HT_E_EXPIRED, HT_REASON_CERT_EXPIRED);
+	both_say(buf, len, cc, t, NOW_MS + 1999, HT_OK, HT_REASON_UNSPECIFIED);
+	free(buf);
+	free(c);
+
+	/* No initiator role, asked twice. */
+	c = issue_cert(&ini, &anchor, INI_ID, INI_SER, 0, TU_NOT_BEFORE, TU_NOT_AFTER, &cl);
+	buf = build_with(&p, &ini, c, cl, &len);
+	both_say(buf, len, cc, t, NOW_MS, HT_E_MISSING_ROLE, HT_REASON_MISSING_ROLE);
+	both_say(buf, len, cc, t, NOW_MS, HT_E_MISSING_ROLE, HT_REASON_MISSING_ROLE);
+	free(buf);
+	free(c);
+
+	/* The anchor's signature on the certificate is bad (its last octet): bad every time. */
+	c = tu_dup(ini_cert, ini_cert_len);
+	c[ini_cert_len - 1] ^= 1;
+	buf = build_with(&p, &ini, c, ini_cert_len, &len);
+	for (int k = 0; k < 3; k++)
+		both_say(buf, len, cc, t, NOW_MS, HT_E_BAD_SIGNATURE, HT_REASON_BAD_SIGNATURE);
+	free(buf);
+	/* ... and the good one, whose octets differ by that one, is still good. */
+	buf = build_with(&p, &ini, ini_cert, ini_cert_len, &len);
+	both_say(buf, len, cc, t, NOW_MS, HT_OK, HT_REASON_UNSPECIFIED);
+	free(buf);
+	free(c);
+	ht_trust_free(t);
+	ht_cert_cache_free(cc);
+}
+
+/* The remembered signature verdict belongs to one key. */
+static void test_cert_signature_memo(void **state)
+{
+	(void)state;
+	ht_cert *c;
+	assert_int_equal(ht_cert_parse(ini_cert, ini_cert_len, &c), HT_OK);
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(ht_cert_check_signature(c, other_anchor.sign_pk),
+				 HT_E_BAD_SIGNATURE);
+		assert_int_equal(ht_cert_check_signature(c, anchor.sign_pk), HT_OK);
+		assert_int_equal(ht_cert_check_signature(c, anchor.sign_pk), HT_OK);
+	}
+	ht_cert_free(c);
+}
+
+/* Bounded, least recently used out first, only what parses, references outlive it. */
+static void test_cache_bounds(void **state)
+{
+	(void)state;
+	ht_cert_cache *cc;
+	assert_int_equal(ht_cert_cache_new(&cc, 0), HT_E_INVAL);
+	assert_int_equal(ht_cert_cache_new(&cc, 2), HT_OK);
+	size_t cl;
+	uint8_t *third =
+		issue_cert(&ini, &anchor, "CARRIER-T", 9, 0, TU_NOT_BEFORE, TU_NOT_AFTER, &cl);
+	ht_cert *a1, *a2, *x;
+	assert_int_equal(ht_cert_cache_parse(cc, ini_cert, ini_cert_len, &a1), HT_OK); /* miss */
+	assert_int_equal(ht_cert_cache_parse(cc, hop_cert, hop_cert_len, &x), HT_OK);  /* miss */
+	ht_cert_free(x);
+	/* The same octets, from another buffer: the same parse. */
+	uint8_t *copy = tu_dup(ini_cert, ini_cert_len);
+	assert_int_equal(ht_cert_cache_parse(cc, copy, ini_cert_len, &a2), HT_OK); /* hit */
+	assert_ptr_equal(a1, a2);
+	ht_cert_free(a2);
+	assert_int_equal(ht_cert_cache_parse(cc, third, cl, &x), HT_OK); /* miss: hop's goes */
+	assert_string_equal(ht_cert_get_info(x)->provider_id, "CARRIER-T");
+	ht_cert_free(x);
+	assert_int_equal(ht_cert_cache_parse(cc, copy, ini_cert_len, &a2), HT_OK); /* hit */
+	ht_cert_free(a2);
+	assert_int_equal(ht_cert_cache_parse(cc, hop_cert, hop_cert_len, &x), HT_OK); /* miss */
+	assert_string_equal(ht_cert_get_info(x)->provider_id, HOP_ID);
+	size_t n;
+	uint64_t hits, misses;
+	ht_cert_cache_stats(cc, &n, &hits, &misses);
+	assert_int_equal(n, 2);
+	assert_int_equal(hits, 2);
+	assert_int_equal(misses, 4);
+
+	/* What does not parse is refused as ht_cert_parse refuses it, and not kept. */
+	uint8_t junk[3] = {0x0a, 0x05, 0x01};
+	ht_cert *j = NULL;
+	assert_int_equal(ht_cert_cache_parse(cc, junk, sizeof(junk), &j), HT_E_MALFORMED);
+	assert_int_equal(ht_cert_parse(junk, sizeof(junk), &j), HT_E_MALFORMED);
+	uint8_t *big = tu_pad_to(ini_cert, ini_cert_len, HT_CERT_MAX + 1);
+	assert_int_equal(ht_cert_cache_parse(cc, big, HT_CERT_MAX + 1, &j), HT_E_TOO_LARGE);
+	assert_int_equal(ht_cert_parse(big, HT_CERT_MAX + 1, &j), HT_E_TOO_LARGE);
+	ht_cert_cache_stats(cc, &n, &hits, &misses);
+	assert_int_equal(n, 2);
+
+	/* Parses handed out outlive their eviction and the cache itself. */
+	ht_cert_cache_clear(cc);
+	ht_cert_cache_stats(cc, &n, &hits, &misses);
+	assert_int_equal(n, 0);
+	assert_string_equal(ht_cert_get_info(a1)->provider_id, INI_ID);
+	ht_cert_cache_free(cc);
+	assert_string_equal(ht_cert_get_info(x)->provider_id, HOP_ID);
+	assert_int_equal(ht_trust_verify_cert(trust, a1, TU_MID, HT_ROLE_INITIATOR), HT_OK);
+	ht_cert_free(a1);
+	ht_cert_free(x);
+	/* No cache: a plain parse. */
+	assert_int_equal(ht_cert_cache_parse(NULL, ini_cert, ini_cert_len, &x), HT_OK);
+	ht_cert_free(x);
+	free(big);
+	free(copy);
+	free(third);
+}
+
+/* Signing with the parsed certificate gives the octets of ht_answer_sign, and refuses the same. */
+static void test_answer_sign_cert(void **state)
+{
+	(void)state;
+	uint8_t rid[HT_MSG_ID_LEN] = {5};
+	ht_cert *hc, *ic;
+	assert_int_equal(ht_cert_parse(hop_cert, hop_cert_len, &hc), HT_OK);
+	assert_int_equal(ht_cert_parse(ini_cert, ini_cert_len, &ic), HT_OK);
+	uint32_t st[] = {HT_ANSWER_FOUND, HT_ANSWER_NOT_FOUND, HT_ANSWER_REFUSED,
+			 HT_ANSWER_DEAD_END};
+	for (size_t k = 0; k < 4; k++) {
+		ht_answer_info a = answer_info(st[k], rid);
+		uint8_t *b1, *b2;
+		size_t l1, l2;
+		assert_int_equal(ht_answer_sign(&a, &hop, hop_cert, hop_cert_len, &b1, &l1), HT_OK);
+		assert_int_equal(ht_answer_sign_cert(&a, &hop, hc, &b2, &l2), HT_OK);
+		assert_int_equal(l1, l2);
+		assert_memory_equal(b1, b2, l1);
+		free(b1);
+		free(b2);
+	}
+	uint8_t *b;
+	size_t l;
+	ht_answer_info a = answer_info(HT_ANSWER_FOUND, rid);
+	assert_true(ht_answer_info_valid(&a));
+	assert_false(ht_answer_info_valid(NULL));
+	assert_int_equal(ht_answer_sign_cert(&a, &hop, ic, &b, &l), HT_E_INVAL); /* not ours */
+	assert_int_equal(ht_answer_sign_cert(&a, &ini, hc, &b, &l), HT_E_INVAL); /* not its key */
+	ht_keys pub = ht_keys_public(&hop);
+	assert_int_equal(ht_answer_sign_cert(&a, &pub, hc, &b, &l), HT_E_INVAL);
+	assert_int_equal(ht_answer_sign_cert(&a, &hop, NULL, &b, &l), HT_E_INVAL);
+	strcpy(a.provider_id, "CARRIER-Z");
+	assert_int_equal(ht_answer_sign_cert(&a, &hop, hc, &b, &l), HT_E_INVAL);
+	/* What the structural check refuses, signing refuses (the hop checks before it signs). */
+	a = answer_info(HT_ANSWER_FOUND, rid);
+	a.status = 0;
+	assert_false(ht_answer_info_valid(&a));
+	assert_int_equal(ht_answer_sign_cert(&a, &hop, hc, &b, &l), HT_E_INVAL);
+	a = answer_info(HT_ANSWER_REFUSED, rid);
+	a.hop = HT_HOP_LIMIT_MAX;
+	assert_false(ht_answer_info_valid(&a));
+	assert_int_equal(ht_answer_sign_cert(&a, &hop, hc, &b, &l), HT_E_INVAL);
+	a = answer_info(HT_ANSWER_FOUND, rid);
+	strcpy(a.calls[1].customer_ref, "tab\t");
+	assert_false(ht_answer_info_valid(&a));
+	assert_int_equal(ht_answer_sign(&a, &hop, hop_cert, hop_cert_len, &b, &l), HT_E_INVAL);
+	ht_cert_free(hc);
+	ht_cert_free(ic);
+}
+
 /*
  * The answer key check agrees with X25519 itself: a key is refused exactly
  * when a scalar multiplication with it gives all zeros. The small-order
@@ -1330,6 +1746,12 @@ int main(void)
 		cmocka_unit_test(test_answer_bounds),
 		cmocka_unit_test(test_answer_sign_refuses),
 		cmocka_unit_test(test_answer_key_small_order),
+		cmocka_unit_test(test_cache_request_vectors),
+		cmocka_unit_test(test_cache_cert_vectors),
+		cmocka_unit_test(test_cache_reload_and_dates),
+		cmocka_unit_test(test_cert_signature_memo),
+		cmocka_unit_test(test_cache_bounds),
+		cmocka_unit_test(test_answer_sign_cert),
 		cmocka_unit_test(test_seal_compat),
 		cmocka_unit_test(test_seal_fixed_ephemeral),
 	};

@@ -507,6 +507,59 @@ static void test_local_refused_requests(void **state)
 	fixture_free(fx);
 }
 
+/*
+ * The engine keeps initiator certificates parsed and checked between
+ * requests: a reload that revokes the certificate, or no longer trusts its
+ * anchor, still refuses the very next request.
+ */
+static void test_local_after_reload(void **state)
+{
+	(void)state;
+	struct fx *fx = fixture("opaque");
+	size_t len;
+	uint8_t *req = request(fx, "1", 16, &len);
+	assert_int_equal(hd_trace_local_start(&fx->d, req, len, NULL, on_event, fx), HT_OK);
+	free(req);
+	run(fx);
+	assert_int_equal(fx->n_ev, 2); /* found, complete */
+	assert_int_equal(fx->ev[0].info.status, HT_ANSWER_FOUND);
+
+	/* As on SIGHUP: a new trust store, swapped in; its list revokes our serial (7). */
+	ht_trust *nt;
+	assert_int_equal(ht_trust_new(&nt), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(nt, fx->anchor.sign_pk), HT_OK);
+	uint64_t ser = 7;
+	assert_int_equal(ht_trust_add_crl(nt, tu_crl_parsed(&fx->anchor, 1, &ser, 1)), HT_OK);
+	ht_trust_swap(fx->d.trust, nt);
+	ht_trust_free(nt);
+	req = request(fx, "1", 16, &len);
+	assert_int_equal(hd_trace_local_start(&fx->d, req, len, NULL, on_event, fx), HT_E_REVOKED);
+	free(req);
+
+	/* Another anchor only: unknown anchor. */
+	ht_keys other;
+	tu_anchor_keys(&other, 9);
+	assert_int_equal(ht_trust_new(&nt), HT_OK);
+	assert_int_equal(ht_trust_add_anchor(nt, other.sign_pk), HT_OK);
+	ht_trust_swap(fx->d.trust, nt);
+	ht_trust_free(nt);
+	req = request(fx, "1", 16, &len);
+	assert_int_equal(hd_trace_local_start(&fx->d, req, len, NULL, on_event, fx),
+			 HT_E_UNKNOWN_ANCHOR);
+	free(req);
+
+	/* Trusted again, unrevoked: answered again. */
+	assert_int_equal(ht_trust_add_anchor(fx->d.trust, fx->anchor.sign_pk), HT_OK);
+	fx->n_ev = 0;
+	req = request(fx, "1", 16, &len);
+	assert_int_equal(hd_trace_local_start(&fx->d, req, len, NULL, on_event, fx), HT_OK);
+	free(req);
+	run(fx);
+	assert_int_equal(fx->n_ev, 2);
+	assert_int_equal(fx->ev[0].info.status, HT_ANSWER_FOUND);
+	fixture_free(fx);
+}
+
 static void test_cancel_and_stop(void **state)
 {
 	(void)state;
@@ -560,6 +613,7 @@ int main(void)
 		cmocka_unit_test(test_local_not_found),
 		cmocka_unit_test(test_local_via_peer),
 		cmocka_unit_test(test_local_refused_requests),
+		cmocka_unit_test(test_local_after_reload),
 		cmocka_unit_test(test_cancel_and_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,6 +32,12 @@
 #include "hoptrace/session.h"
 #include "hoptrace/trace.h"
 #include "hoptrace/trust.h"
+#include "hoptrace/v1/cert.pb-c.h"
+#include "hoptrace/v1/envelope.pb-c.h"
+#include "hoptrace/v1/peer.pb-c.h"
+#include "hoptrace/v1/trace.pb-c.h"
+
+#include "../lib/wire.h" /* ht__unpack: where every decoder of the library starts */
 
 static json_t *load(const char *name)
 {
@@ -211,6 +217,27 @@ static void test_revocation_list(void **state)
 	for (size_t k = 0; k < i->n_serials; k++)
 		assert_int_equal(i->serials[k], json_integer_value(json_array_get(serials, k)));
 	assert_int_equal(i->number, 1);
+	/* The issuer's input, unsorted, gives the same signed list. */
+	json_t *given = json_object_get(json_object_get(v, "fields"), "serials_given");
+	uint64_t in[8];
+	assert_true(json_array_size(given) <= 8);
+	for (size_t k = 0; k < json_array_size(given); k++)
+		in[k] = (uint64_t)json_integer_value(json_array_get(given, k));
+	json_t *kj = load("keys.json");
+	uint8_t seed[32];
+	unhex32(json_object_get(kj, "anchor"), "sign_seed_hex", seed);
+	ht_keys ak;
+	assert_int_equal(ht_keys_from_seeds(&ak, HT_KEYS_ANCHOR, seed, NULL), HT_OK);
+	uint8_t *again;
+	size_t again_len;
+	assert_int_equal(ht_crl_issue(&ak, i->number, i->issued_at, in, json_array_size(given),
+				      &again, &again_len),
+			 HT_OK);
+	assert_int_equal(again_len, len);
+	assert_memory_equal(again, env, len);
+	free(again);
+	ht_keys_wipe(&ak);
+	json_decref(kj);
 	ht_crl_free(crl);
 	free(env);
 	json_decref(v);
@@ -324,6 +351,20 @@ struct hs_party {
 	ht_trust *trust;
 };
 
+/* The certificate fields a party's vector gives: serial, roles and validity. */
+static void cert_fields_match(json_t *o, const ht_cert_info *ci)
+{
+	assert_int_equal(ci->serial, json_integer_value(json_object_get(o, "serial")));
+	assert_int_equal(ci->not_before, json_integer_value(json_object_get(o, "not_before")));
+	assert_int_equal(ci->not_after, json_integer_value(json_object_get(o, "not_after")));
+	uint32_t roles = 0;
+	size_t i;
+	json_t *r;
+	json_array_foreach(json_object_get(o, "roles"), i, r) roles |=
+		ht_role_parse(json_string_value(r));
+	assert_int_equal(ci->roles, roles);
+}
+
 /* Keys from the seeds, the certificate checked as section 6.4 would. */
 static void hs_party(json_t *p, const uint8_t anchor[32], uint64_t now, struct hs_party *x)
 {
@@ -350,6 +391,7 @@ static void hs_party(json_t *p, const uint8_t anchor[32], uint64_t now, struct h
 	assert_string_equal(ci->provider_id, str(p, "provider_id"));
 	assert_memory_equal(ci->noise_key, x->keys.noise_pk, 32);
 	assert_memory_equal(ci->sign_key, x->keys.sign_pk, 32);
+	cert_fields_match(p, ci);
 	ht_cert_free(c);
 
 	/* The payload of its handshake message, and its preamble. */
@@ -629,6 +671,76 @@ out:
 		ht_trust_free(tb);
 }
 
+/*
+ * The failures of spec 8.4.5 in handshake.json: new sessions replay the
+ * recorded handshake up to `message`, whose reader gets `message_hex`
+ * instead; the first error, reading it or writing the next message, is
+ * `expected_error`, and the failed side has nothing more to send.
+ */
+static void hs_failures(json_t *v, struct hs_party *a, struct hs_party *b)
+{
+	uint64_t now = (uint64_t)json_integer_value(json_object_get(v, "check_time"));
+	json_t *hs = json_object_get(v, "handshake"), *f;
+	size_t i;
+	assert_true(json_array_size(json_object_get(v, "failures")) >= 10);
+	json_array_foreach(json_object_get(v, "failures"), i, f)
+	{
+		ht_session_config ca = {.initiator = true,
+					.keys = &a->keys,
+					.cert = a->cert,
+					.cert_len = a->cert_len,
+					.trust = a->trust,
+					.now = now,
+					.expected_peer = "CARRIER-B",
+					.ephemeral_sk = a->eph};
+		ht_session_config cb = {.initiator = false,
+					.keys = &b->keys,
+					.cert = b->cert,
+					.cert_len = b->cert_len,
+					.trust = b->trust,
+					.now = now,
+					.allowed = allow_carrier_a,
+					.ephemeral_sk = b->eph};
+		ht_session *s[2];
+		assert_int_equal(ht_session_new(&s[0], &ca), HT_OK);
+		assert_int_equal(ht_session_new(&s[1], &cb), HT_OK);
+		int m = (int)json_integer_value(json_object_get(f, "message"));
+		assert_true(m >= 1 && m <= 3);
+		assert_string_equal(str(f, "reader"), m == 2 ? "initiator" : "responder");
+		size_t len;
+		uint8_t *bad = unhex(f, "message_hex", &len), *mine;
+		int rc = HT_OK;
+		for (int k = 1; k <= m && rc == HT_OK; k++) {
+			ht_session *from = s[(k - 1) % 2], *to = s[k % 2];
+			size_t fl, rl;
+			const uint8_t *rec, *pt;
+			uint8_t *fr = frame_of(json_array_get(hs, (size_t)k - 1), &rec, &rl);
+			assert_int_equal(ht_session_pending(from, &mine, &fl), HT_OK);
+			assert_non_null(mine);
+			free(mine);
+			ht_session_event ev;
+			size_t ptl;
+			rc = k < m ? ht_session_recv(to, rec, rl, &ev, &pt, &ptl)
+				   : ht_session_recv(to, bad, len, &ev, &pt, &ptl);
+			if (rc == HT_OK && k == m && m < 3) {
+				mine = NULL;
+				rc = ht_session_pending(to, &mine, &fl);
+				free(mine);
+			}
+			free(fr);
+		}
+		if (strcmp(ht_errname(rc), str(f, "expected_error")) != 0)
+			fail_msg("handshake failure %s: got %s, want %s", str(f, "name"),
+				 ht_errname(rc), str(f, "expected_error"));
+		ht_session *reader = s[m % 2];
+		assert_int_not_equal(ht_session_pending(reader, &mine, &len), HT_OK);
+		assert_false(ht_session_established(reader));
+		free(bad);
+		ht_session_free(s[0]);
+		ht_session_free(s[1]);
+	}
+}
+
 static void test_handshake(void **state)
 {
 	(void)state;
@@ -668,6 +780,7 @@ static void test_handshake(void **state)
 	hs_sessions(v, &a, &b, true, "CARRIER-B", HT_E_REVOKED);
 	/* ... the initiator after message 2, before it sends message 3. */
 	hs_sessions(v, &a, &b, false, "CARRIER-C", HT_E_WRONG_PEER);
+	hs_failures(v, &a, &b);
 
 	hs_party_free(&a);
 	hs_party_free(&b);
@@ -779,7 +892,7 @@ static void tparty(json_t *tj, const char *id, struct tparty *p)
 	assert_string_equal(ci->provider_id, id);
 	assert_memory_equal(ci->sign_key, p->k.sign_pk, 32);
 	assert_memory_equal(ci->noise_key, p->k.noise_pk, 32);
-	assert_int_equal(ci->serial, num(o, "serial"));
+	cert_fields_match(o, ci);
 	ht_cert_free(c);
 }
 
@@ -1176,6 +1289,7 @@ static void test_trace_sealed_box(void **state)
 	json_t *sb = json_object_get(tj, "sealed_box");
 	json_t *ans = json_array_get(json_object_get(tj, "answers"), 3);
 	assert_string_equal(str(sb, "answer"), str(ans, "name"));
+	assert_string_equal(str(sb, "plaintext_hex"), str(ans, "envelope_hex"));
 	uint8_t pk[32], sk[32], eph[32], epk[32], s[32], k[32], zero[16] = {0};
 	unhex32(sb, "recipient_key_hex", pk);
 	unhex32(sb, "recipient_secret_hex", sk);
@@ -1249,6 +1363,7 @@ static void test_trace_peer_messages(void **state)
 		}
 		switch (k) {
 		case 0: /* TraceForward {request, hop, window_time_ms, budget_ms}: member 6 */
+			assert_hex_equal(m, "request_hex", req, reql);
 			pb_bytes(&inner, 1, req, reql);
 			pb_uint(&inner, 2, num(m, "hop"));
 			pb_uint(&inner, 3, num(m, "window_time_ms"));
@@ -1260,6 +1375,7 @@ static void test_trace_peer_messages(void **state)
 			pm.budget_ms = (uint32_t)num(m, "budget_ms");
 			break;
 		case 1: /* TraceAnswer {trace_id, sealed_answer}: member 7 */
+			assert_hex_equal(m, "sealed_answer_hex", box, boxl);
 			pb_bytes(&inner, 1, tid, tl);
 			pb_bytes(&inner, 2, box, boxl);
 			pm.data = box;
@@ -1389,8 +1505,6 @@ static void test_trace_rejections(void **state)
 			fail_msg("hop check %s: reason %u, want %u", str(r, "name"), why,
 				 (unsigned)num(r, "expected_reason"));
 	}
-	ht_request_free(q);
-	free(req);
 
 	size_t idl;
 	uint8_t *req_id = unhex(v, "request_id_hex", &idl);
@@ -1403,7 +1517,10 @@ static void test_trace_rejections(void **state)
 		ht_answer *a;
 		int rc = ht_answer_parse(b, len, &a);
 		if (rc == HT_OK) {
+			/* Steps 12 to 14, then 15 against trace.json's request. */
 			rc = ht_answer_verify(a, t, req_id);
+			if (rc == HT_OK)
+				rc = ht_answer_check_time(ht_answer_get(a), ht_request_get(q));
 			ht_answer_free(a);
 		}
 		if (strcmp(ht_errname(rc), str(r, "expected_error")) != 0)
@@ -1412,6 +1529,8 @@ static void test_trace_rejections(void **state)
 		free(b);
 	}
 	free(req_id);
+	ht_request_free(q);
+	free(req);
 
 	uint8_t ask[32], apk[32];
 	json_t *rq = json_object_get(tj, "request");
@@ -1456,7 +1575,8 @@ static void test_trace_request_draft_parses(void **state)
 	assert_int_equal(ht_trust_new(&t), HT_OK);
 	assert_int_equal(ht_trust_add_anchor(t, apk), HT_OK);
 	json_t *f = json_object_get(v, "fields");
-	assert_int_equal(ht_request_verify(r, t, num(f, "created_ms"), NULL), HT_OK);
+	assert_int_equal(num(v, "check_time_ms"), num(f, "created_ms"));
+	assert_int_equal(ht_request_verify(r, t, num(v, "check_time_ms"), NULL), HT_OK);
 	assert_int_equal(ht_request_get(r)->hint_bits, 0);
 	assert_hex_equal(v, "message_id_hex", ht_request_id(r), 32);
 	ht_request_free(r);
@@ -1482,22 +1602,26 @@ static void test_evidence_bundle(void **state)
 		/* The bundle from its fields: version, request, opening, answers, time. */
 		struct pb p = {0};
 		pb_uint(&p, 1, num(f, "version"));
+		assert_hex_equal(f, "request_hex", req, rl);
 		pb_bytes(&p, 2, req, rl);
 		pb_bytes(&p, 3, str(f, "calling"), strlen(str(f, "calling")));
 		pb_bytes(&p, 4, str(f, "called"), strlen(str(f, "called")));
-		size_t k, n = json_array_size(json_object_get(f, "answers"));
+		size_t k, n = json_array_size(json_object_get(f, "answer_indexes"));
 		const uint8_t *ap[8];
 		size_t al[8];
 		uint8_t *own[8];
 		assert_true(n <= 8);
 		json_t *nm;
-		json_array_foreach(json_object_get(f, "answers"), k, nm)
+		json_array_foreach(json_object_get(f, "answer_indexes"), k, nm)
 		{
-			/* "answers[N].envelope_hex of trace.json (name)" */
-			int idx = -1;
-			assert_int_equal(sscanf(json_string_value(nm), "answers[%d]", &idx), 1);
-			own[k] =
-				unhex(json_array_get(answers, (size_t)idx), "envelope_hex", &al[k]);
+			/* An index into trace.json's answers, whose name is given too. */
+			assert_true(json_is_integer(nm));
+			json_t *src = json_array_get(answers, (size_t)json_integer_value(nm));
+			assert_non_null(src);
+			assert_string_equal(str(src, "name"),
+					    json_string_value(json_array_get(
+						    json_object_get(f, "answer_names"), k)));
+			own[k] = unhex(src, "envelope_hex", &al[k]);
 			ap[k] = own[k];
 			pb_len(&p, 5, own[k], al[k]);
 		}
@@ -1539,7 +1663,7 @@ static void test_evidence_bundle(void **state)
 	}
 
 	json_t *rej = json_object_get(v, "rejections");
-	assert_true(json_array_size(rej) >= 15);
+	assert_true(json_array_size(rej) >= 22);
 	json_array_foreach(rej, i, b)
 	{
 		size_t len;
@@ -1563,6 +1687,98 @@ static void test_evidence_bundle(void **state)
 	json_decref(tj);
 }
 
+/* ---- decoding.json ---- */
+
+/* Drops the unknown fields of `m` and of the messages inside it (spec 2.7, rule 5). */
+static void strip_unknown(ProtobufCMessage *m)
+{
+	for (unsigned i = 0; i < m->n_unknown_fields; i++)
+		free(m->unknown_fields[i].data);
+	free(m->unknown_fields);
+	m->unknown_fields = NULL;
+	m->n_unknown_fields = 0;
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	char *base = (char *)m;
+	for (unsigned f = 0; f < d->n_fields; f++) {
+		const ProtobufCFieldDescriptor *fd = &d->fields[f];
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(size_t *)(base + fd->quantifier_offset);
+			ProtobufCMessage **arr = *(ProtobufCMessage ***)(base + fd->offset);
+			for (size_t k = 0; k < n; k++)
+				strip_unknown(arr[k]);
+			continue;
+		}
+		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(uint32_t *)(base + fd->quantifier_offset) != fd->id)
+			continue;
+		ProtobufCMessage *sub = *(ProtobufCMessage **)(base + fd->offset);
+		if (sub)
+			strip_unknown(sub);
+	}
+}
+
+static void test_decoding(void **state)
+{
+	(void)state;
+	static const ProtobufCMessageDescriptor *const types[] = {
+		&hoptrace__v1__signed_envelope__descriptor,
+		&hoptrace__v1__certificate__descriptor,
+		&hoptrace__v1__revocation_list__descriptor,
+		&hoptrace__v1__handshake_payload__descriptor,
+		&hoptrace__v1__ping__descriptor,
+		&hoptrace__v1__pong__descriptor,
+		&hoptrace__v1__error__descriptor,
+		&hoptrace__v1__peer_message__descriptor,
+		&hoptrace__v1__trace_request__descriptor,
+		&hoptrace__v1__matched_call__descriptor,
+		&hoptrace__v1__hop_answer__descriptor,
+		&hoptrace__v1__evidence_bundle__descriptor,
+		&hoptrace__v1__trace_forward__descriptor,
+		&hoptrace__v1__trace_answer__descriptor,
+		&hoptrace__v1__trace_complete__descriptor,
+	};
+	json_t *v = load("decoding.json");
+	size_t i;
+	json_t *c;
+	assert_true(json_array_size(json_object_get(v, "vectors")) >= 35);
+	json_array_foreach(json_object_get(v, "vectors"), i, c)
+	{
+		const ProtobufCMessageDescriptor *d = NULL;
+		for (size_t k = 0; k < sizeof(types) / sizeof(types[0]); k++)
+			if (strcmp(types[k]->name, str(c, "message")) == 0)
+				d = types[k];
+		if (!d)
+			fail_msg("decoding vector %s: unknown message %s", str(c, "name"),
+				 str(c, "message"));
+		size_t len;
+		uint8_t *in = unhex(c, "input_hex", &len);
+		ProtobufCMessage *m = NULL;
+		int rc = ht__unpack(d, in, len, HT_ENVELOPE_MAX, &m);
+		const char *want = str(c, "expected");
+		if (strcmp(rc == HT_OK ? "ok" : ht_errname(rc), want) != 0)
+			fail_msg("decoding vector %s: got %s, want %s", str(c, "name"),
+				 ht_errname(rc), want);
+		if (rc == HT_OK) {
+			json_t *canon = json_object_get(c, "canonical_hex");
+			strip_unknown(m);
+			size_t n = protobuf_c_message_get_packed_size(m);
+			uint8_t *out = malloc(n ? n : 1);
+			assert_non_null(out);
+			protobuf_c_message_pack(m, out);
+			if (json_is_string(canon))
+				assert_hex_equal(c, "canonical_hex", out, n);
+			else
+				assert_true(json_is_null(canon));
+			free(out);
+			protobuf_c_message_free_unpacked(m, NULL);
+		}
+		free(in);
+	}
+	json_decref(v);
+}
+
 int main(void)
 {
 	if (ht_init() != HT_OK)
@@ -1582,6 +1798,7 @@ int main(void)
 		cmocka_unit_test(test_trace_peer_messages),
 		cmocka_unit_test(test_trace_rejections),
 		cmocka_unit_test(test_evidence_bundle),
+		cmocka_unit_test(test_decoding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

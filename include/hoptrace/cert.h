@@ -63,7 +63,12 @@ const ht_cert_info *ht_cert_get_info(const ht_cert *c);
 /* The certificate's encoded envelope, exactly as parsed. */
 const uint8_t *ht_cert_encoded(const ht_cert *c, size_t *len);
 
-/* Checks the anchor's signature on `c` with `anchor_pk`. */
+/*
+ * Checks the anchor's signature on `c` with `anchor_pk`. The verdict is
+ * remembered in `c` for that key (it depends on nothing else), so checking
+ * the same parsed certificate again costs nothing: one ht_cert must
+ * therefore not be checked from two threads at once.
+ */
 int ht_cert_check_signature(const ht_cert *c, const uint8_t anchor_pk[HT_SIGN_PK_LEN]) HT_WUR;
 
 /* The name of one role bit ("initiator"), or NULL. */
@@ -72,7 +77,40 @@ const char *ht_role_name(uint32_t role_bit);
 /* Parses a role name into its bit; 0 when unknown. */
 uint32_t ht_role_parse(const char *name);
 
-/* Frees `c`. NULL is allowed. */
+/* Frees `c` (drops one reference, for a certificate from a cache). NULL is allowed. */
 void ht_cert_free(ht_cert *c);
+
+/*
+ * A bounded cache of parsed certificates, for a receiver that sees the same
+ * certificate in message after message (a hop answering one initiator's
+ * requests): keyed by a BLAKE2b hash of the exact encoded bytes, confirmed
+ * by comparing the bytes, least recently used out first. Only certificates
+ * that parse are kept. A cached certificate keeps the verdict of its
+ * signature check (ht_cert_check_signature), which is what makes a repeat
+ * cheap; ht_trust_verify_cert still checks the anchor, dates, revocation
+ * and roles against the trust store in force, every time, so a reload that
+ * drops an anchor or revokes the certificate takes effect at once.
+ */
+typedef struct ht_cert_cache ht_cert_cache;
+
+/* A cache of at most `max` (> 0) certificates. */
+int ht_cert_cache_new(ht_cert_cache **out, size_t max) HT_WUR;
+
+/*
+ * As ht_cert_parse, with the same result for the same bytes; a hit returns
+ * the cached parse (a reference: ht_cert_free it as usual). `cc` NULL: plain
+ * ht_cert_parse.
+ */
+int ht_cert_cache_parse(ht_cert_cache *cc, const uint8_t *buf, size_t len, ht_cert **out) HT_WUR;
+
+/* Empties the cache (certificates still referenced elsewhere live on). */
+void ht_cert_cache_clear(ht_cert_cache *cc);
+
+/* How many are held, and the hits and misses since it was made. */
+void ht_cert_cache_stats(const ht_cert_cache *cc, size_t *entries, uint64_t *hits,
+			 uint64_t *misses);
+
+/* Frees the cache. NULL is allowed. */
+void ht_cert_cache_free(ht_cert_cache *cc);
 
 #endif

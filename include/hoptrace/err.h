@@ -40,10 +40,11 @@ typedef enum ht_err {
 	HT_E_KEY_MISMATCH = -24,         /* Noise static key is not the certificate's */
 	HT_E_WRONG_PEER = -25,           /* authenticated as another provider than dialled */
 	HT_E_WRONG_REQUEST = -26,        /* answer is bound to another request */
+	HT_E_BAD_TIME = -27,             /* answer signed outside its request's lifetime */
 } ht_err;
 
 /* Longest code in the enum; tests iterate up to it. */
-#define HT_E_LAST HT_E_WRONG_REQUEST
+#define HT_E_LAST HT_E_BAD_TIME
 
 /*
  * A sentence describing `err`, for people. Never NULL; unknown codes get a

@@ -154,6 +154,16 @@ typedef struct ht_request ht_request;
 int ht_request_parse(const uint8_t *buf, size_t len, ht_request **out) HT_WUR;
 
 /*
+ * ht_request_parse, taking the initiator certificate's parse from `certs`
+ * (NULL: none) when the same bytes were parsed before. Same results; with
+ * ht_request_verify, a stream of requests from one initiator then costs one
+ * signature check each, the request's: the certificate's verdict is kept
+ * with the cached parse (see ht_cert_cache in hoptrace/cert.h).
+ */
+int ht_request_parse_cached(const uint8_t *buf, size_t len, ht_cert_cache *certs,
+			    ht_request **out) HT_WUR;
+
+/*
  * Best effort, for an Error about a request that does not parse: the
  * trace_id of a TraceRequest envelope whose body decodes and whose trace_id
  * is 16 octets. False otherwise. No other check.
@@ -219,6 +229,21 @@ typedef struct ht_answer_info {
 int ht_answer_sign(const ht_answer_info *a, const ht_keys *hop, const uint8_t *cert,
 		   size_t cert_len, uint8_t **out, size_t *out_len) HT_WUR;
 
+/*
+ * ht_answer_sign with the hop's certificate already parsed (once, when the
+ * hop loads it), so that nothing about it is decoded again per answer. The
+ * same octets as ht_answer_sign with the certificate's encoding.
+ */
+int ht_answer_sign_cert(const ht_answer_info *a, const ht_keys *hop, const ht_cert *cert,
+			uint8_t **out, size_t *out_len) HT_WUR;
+
+/*
+ * Whether `a` keeps the structural rules that ht_answer_sign checks (and
+ * ht_answer_parse): so a caller can tell before it signs, elsewhere, that
+ * the answer can be signed.
+ */
+bool ht_answer_info_valid(const ht_answer_info *a);
+
 typedef struct ht_answer ht_answer;
 
 /*
@@ -242,6 +267,14 @@ int ht_answer_parse(const uint8_t *buf, size_t len, ht_answer **out) HT_WUR;
  */
 int ht_answer_verify(const ht_answer *a, const ht_trust *trust,
 		     const uint8_t request_id[HT_MSG_ID_LEN]) HT_WUR;
+
+/*
+ * Step 15 of spec 11.7.4: the answer is dated within its request's
+ * lifetime, widened by the clock skew on both sides: created_ms -
+ * HT_CLOCK_SKEW_MS <= answered_ms <= expires_ms + HT_CLOCK_SKEW_MS.
+ * HT_E_BAD_TIME otherwise (a backdated or postdated answer).
+ */
+int ht_answer_check_time(const ht_answer_info *a, const ht_request_info *req) HT_WUR;
 
 const ht_answer_info *ht_answer_get(const ht_answer *a);
 const uint8_t *ht_answer_encoded(const ht_answer *a, size_t *len);
@@ -311,7 +344,8 @@ typedef struct ht_bundle_report {
  * critical fields and a non-zero exported_ms; the request (initiator certificate and role at
  * created_ms, signature); the opening against the commitment and the
  * hint's top hint_bits; each answer (ht_answer_verify: certificate at
- * answered_ms, signature, binding to this request); and the chain: hop 0
+ * answered_ms, signature, binding to this request; then
+ * ht_answer_check_time), every answer before the chain; and the chain: hop 0
  * was asked by the initiator; every other answer's asker has a FOUND answer
  * one hop lower that names it as an upstream, and its window time is that
  * call's record time; a dead end names an upstream of its provider's FOUND

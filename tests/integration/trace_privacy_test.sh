@@ -358,14 +358,14 @@ relay flip --tamper flip
 trace flip 1
 relay_done flip
 has flip.relay 'action=flipped'
-p4 flip undecryptable
+p4 flip decrypt_failed
 ok
 
 relay swap --tamper swap --replay-answers honest.saved
 trace swap 1
 relay_done swap
 has swap.relay 'action=replayed'
-p4 swap undecryptable
+p4 swap decrypt_failed
 ok
 
 # Forged with RELAY's own certificate, in ORIGIN's name: not even well formed.

@@ -188,8 +188,8 @@ def check_crl(c, ctx, v):
     body = codec.encode(codec.RevocationList(issuer=H(f["issuer_hex"]), number=f["number"],
                                              issued_at=f["issued_at"], serials=f["serials"]))
     env = signed_parts(c, "revocation list", v, envelope.REVOCATION_LIST, body, ctx.anchor_seed)
-    c.eq("issue_crl from the unsorted serials 4242, 1001, 7",
-         cert.issue_crl(ctx.anchor_seed, f["number"], f["issued_at"], [4242, 1001, 7]), env)
+    c.eq("issue_crl from the serials as given (unsorted)",
+         cert.issue_crl(ctx.anchor_seed, f["number"], f["issued_at"], f["serials_given"]), env)
     crl = cert.parse_crl(env)
     c.eq("parsed serials", crl.serials, [7, 1001, 4242])
     t = ctx.trust()
@@ -227,10 +227,12 @@ def check_handshake(c, ctx, v):
         c.eq(f"{who} preamble_hex", H(d["preamble_hex"]), session.PREAMBLE)
         sides[who] = (nsec, esec, H(d["certificate_hex"]), H(d["handshake_payload_hex"]))
     c.eq("initiator certificate is certificate.json's", sides["initiator"][2], ctx.cert_env)
-    r = v["responder"]
-    c.eq("responder certificate reissued (serial 1002, no roles)", cert.issue_cert(
-        ctx.anchor_seed, r["provider_id"].encode(), H(r["sign_key_hex"]), H(r["noise_key_hex"]),
-        1767225600, 1798761600, 1002), sides["responder"][2])
+    for who in ("initiator", "responder"):
+        r = v[who]
+        c.eq(f"{who} certificate reissued from its fields", cert.issue_cert(
+            ctx.anchor_seed, r["provider_id"].encode(), H(r["sign_key_hex"]), H(r["noise_key_hex"]),
+            r["not_before"], r["not_after"], r["serial"], [ROLE_NAMES[x] for x in r["roles"]]),
+            sides[who][2])
 
     now = v["check_time"]
     ini = noise.Handshake(True, sides["initiator"][0], sides["initiator"][1])
@@ -315,6 +317,24 @@ def check_handshake(c, ctx, v):
     c.token("message 1 of 33 octets", lambda: noise.Handshake(False, bytes(32)).read(bytes(33)),
             "malformed")
     c.token("message 1 with a small-order e: weak_key at ee", lambda: _weak_e(), "weak_key")
+    for f in v["failures"]:  # section 8.4.5, from the recorded messages
+        c.eq(f"failure {f['name']} reader", f["reader"], "initiator" if f["message"] == 2 else "responder")
+        c.token(f"failure {f['name']}", lambda: _failure(sides, msgs, f), f["expected_error"])
+
+
+def _failure(sides, msgs, f):
+    """Replay the handshake up to message f["message"], whose reader gets message_hex instead;
+    the reader then writes the next message, if it has one."""
+    hs = [noise.Handshake(True, sides["initiator"][0], sides["initiator"][1]),
+          noise.Handshake(False, sides["responder"][0], sides["responder"][1])]
+    payloads = {1: b"", 2: sides["responder"][3], 3: sides["initiator"][3]}
+    m = f["message"]
+    for k in range(1, m + 1):
+        writer, reader = hs[(k - 1) % 2], hs[k % 2]
+        writer.write(payloads[k])
+        reader.read(H(f["message_hex"]) if k == m else H(msgs[k]["frame_hex"])[2:])
+    if m < 3:
+        hs[m % 2].write(payloads[m + 1])
 
 
 def _weak_e():
@@ -349,7 +369,8 @@ def check_trace_request(c, ctx, v):
         c.ok(False, "parses (11.3.2)", str(e))
     if req:
         c.ok(True, "parses (11.3.2)")
-        c.token("verifies at created_ms (11.3.3)", lambda: req.verify(ctx.trust(), f["created_ms"]), "ok")
+        c.token("verifies at check_time_ms (11.3.3)", lambda: req.verify(ctx.trust(), v["check_time_ms"]),
+                "ok")
 
 
 # --- trace.json ----------------------------------------------------------------------------
@@ -374,7 +395,7 @@ def check_trace(c, ctx, v):
         c.eq(f"{name} sign_key", crypto.ed25519_public(seed), H(p["sign_key_hex"]))
         c.eq(f"{name} noise_key", crypto.x25519_public(nsec), H(p["noise_key_hex"]))
         env = cert.issue_cert(ctx.anchor_seed, p["provider_id"].encode(), H(p["sign_key_hex"]),
-                              H(p["noise_key_hex"]), 1767225600, 1798761600, p["serial"],
+                              H(p["noise_key_hex"]), p["not_before"], p["not_after"], p["serial"],
                               [ROLE_NAMES[r] for r in (p["roles"] or [])])
         c.eq(f"{name} certificate reissued", env, H(p["certificate_hex"]))
         c.token(f"{name} certificate valid at the check time", lambda: cert.verify_cert(
@@ -417,7 +438,8 @@ def check_trace(c, ctx, v):
         c.eq(f"{what} status_name", trace.STATUS_NAMES[af["status"]], af["status_name"])
         body = _answer_body(af, cenv)
         env = signed_parts(c, what, a, envelope.HOP_ANSWER, body, seed)
-        c.token(f"{what} passes 11.7.4", lambda: trace.parse_answer(env).verify(ctx.trust(), request_id), "ok")
+        c.token(f"{what} passes 11.7.4", lambda: trace.parse_answer(env).verify(ctx.trust(), request_id)
+                .check_time(req), "ok")
         s = a["seal"]
         esk = H(s["ephemeral_secret_hex"])
         c.eq(f"{what} seal ephemeral secret is 0xe1 + i", esk, bytes([0xE1 + i]) * 32)
@@ -444,7 +466,8 @@ def check_trace(c, ctx, v):
     idx = [a["name"] for a in v["answers"]].index(sb["answer"])
     c.eq("sealed_box recipient_key_hex", H(sb["recipient_key_hex"]), ak)
     c.eq("sealed_box recipient_secret_hex", H(sb["recipient_secret_hex"]), H(r["answer_secret_hex"]))
-    steps = trace.seal_steps(H(v["answers"][idx]["envelope_hex"]), H(sb["recipient_key_hex"]),
+    c.eq("sealed_box plaintext_hex", H(sb["plaintext_hex"]), H(v["answers"][idx]["envelope_hex"]))
+    steps = trace.seal_steps(H(sb["plaintext_hex"]), H(sb["recipient_key_hex"]),
                              H(sb["ephemeral_secret_hex"]))
     c.eq("sealed_box ephemeral_key_hex", steps["epk"], H(sb["ephemeral_key_hex"]))
     c.eq("sealed_box nonce_input_hex", steps["epk"] + ak, H(sb["nonce_input_hex"]))
@@ -459,15 +482,15 @@ def check_trace(c, ctx, v):
     for pmv in v["peer_messages"]:
         m, name = pmv["message"], pmv["name"]
         if name == "trace_forward":
-            c.eq("trace_forward request", m["request"], "request.envelope_hex")
+            c.eq("trace_forward request", H(m["request_hex"]), req_env)
             pm = trace.trace_forward(req_env, m["hop"], m["window_time_ms"], m["budget_ms"])
             # Section 11.10's example: A forwards 5 ms after created_ms, deadline expires_ms.
             c.eq("trace_forward budget (11.10)",
                  trace.budget(f["expires_ms"], f["created_ms"] + 5), m["budget_ms"])
         elif name == "trace_answer":
-            mm = re.fullmatch(r"answers\[(\d+)\]\.seal\.sealed_hex", m["sealed_answer"])
+            c.ok(H(m["sealed_answer_hex"]) in sealed_by_index, "trace_answer carries a seal of trace.json")
             c.eq("trace_answer trace_id", H(m["trace_id_hex"]), tid)
-            pm = trace.trace_answer(H(m["trace_id_hex"]), sealed_by_index[int(mm.group(1))])
+            pm = trace.trace_answer(H(m["trace_id_hex"]), H(m["sealed_answer_hex"]))
         elif name == "trace_complete":
             pm = trace.trace_complete(H(m["trace_id_hex"]))
         elif name == "error":
@@ -499,7 +522,7 @@ def check_trace_rejections(c, ctx, v):
                               [p.encode() for p in h["initiators_policy"]])
         c.eq(f"hop check {h['name']}", got, h["expected_reason"])
     for a in v["answers"]:
-        c.eq(f"answer {a['name']}", trace.answer_token(H(a["answer_hex"]), ctx.trust(), req.message_id),
+        c.eq(f"answer {a['name']}", trace.answer_token(H(a["answer_hex"]), ctx.trust(), req),
              a["expected_error"])
     secret = H(t["request"]["answer_secret_hex"])
     for s in v["sealed"]:
@@ -521,12 +544,13 @@ def check_bundles(c, ctx, v):
     for b in v["bundles"]:
         what = f"bundle {b['name']}"
         f = b["fields"]
-        c.ok(f["request"].startswith("request.envelope_hex"), f"{what} request reference")
+        c.eq(f"{what} request_hex is trace.json's request", H(f["request_hex"]),
+             H(t["request"]["envelope_hex"]))
         answers = []
-        for ref in f["answers"]:
-            m = re.match(r"answers\[(\d+)\]\.envelope_hex", ref)
-            answers.append(H(t["answers"][int(m.group(1))]["envelope_hex"]))
-        data = trace.encode_bundle(H(t["request"]["envelope_hex"]), f["calling"].encode(),
+        for i, name in zip(f["answer_indexes"], f["answer_names"]):
+            c.eq(f"{what} answer {i} name", t["answers"][i]["name"], name)
+            answers.append(H(t["answers"][i]["envelope_hex"]))
+        data = trace.encode_bundle(H(f["request_hex"]), f["calling"].encode(),
                                    f["called"].encode(), answers, f["exported_ms"], f["version"])
         c.eq(f"{what} bundle_hex", data, H(b["bundle_hex"]))
         exp = b["expected"]
@@ -622,6 +646,22 @@ def check_decoding(c):
         bytes(2049 - len(env) - 4)), "too_large")
 
 
+# --- decoding.json: the decoding rules of section 2.6 as data ----------------------------------
+
+def check_decoding_vectors(c, ctx, v):
+    for d in v["vectors"]:
+        what = f"{d['rule']} {d['name']}"
+        cls = codec.by_full_name(d["message"])
+        try:
+            msg = codec.decode(cls, H(d["input_hex"]))
+            got = "ok"
+        except HtError as e:
+            msg, got = None, e.token
+        c.eq(what, got, d["expected"])
+        if msg is not None and d["canonical_hex"] is not None:
+            c.eq(what + " canonical encoding", codec.encode(msg), H(d["canonical_hex"]))
+
+
 CHECKERS = {
     "keys.json": check_keys,
     "certificate.json": check_certificate,
@@ -632,6 +672,7 @@ CHECKERS = {
     "trace.json": check_trace,
     "trace-rejections.json": check_trace_rejections,
     "evidence-bundle.json": check_bundles,
+    "decoding.json": check_decoding_vectors,
 }
 
 

@@ -10,7 +10,9 @@
 #     3 unknown_anchor;
 #   - a certificate that has expired: 5 cert_expired;
 #   - a request past its own expiry: 9 expired; one made 400 s in the future:
-#     9 expired too;
+#     9 expired too, but signed more than 300 s before the request's
+#     created_ms, so PY keeps it out of the evidence as bad_time (spec 11.7.4,
+#     step 15);
 # and T's audit log names each refusal. A control run with PY's own
 # certificate is answered (FOUND, T's customer) and its bundle verifies with
 # `hoptrace verify`: the refusals are the requests, not the session.
@@ -109,7 +111,13 @@ ask expired --created-offset-ms -120000 --lifetime-ms 60000 --wait-ms 5000
 refused expired expired 9 expired
 ok
 ask future --created-offset-ms 400000 --lifetime-ms 60000
-refused future expired 9 expired
+[ $k = 1 ] || fail "future: pycarrier trace exited $k, not 1: $(cat future.json)"
+jqe future.json '.status == "complete" and .kept == 0 and
+	[.answers[] | [.provider_id, .hop, .asked_by, .status, .reason_code, .verdict]] ==
+	[["T", 0, "PY", "refused", 9, "bad_time"]]'
+net_ht T audit --json --trace "$(jq -r .trace_id future.json)" >future.audit ||
+	fail "future: T audit"
+jqe future.audit '.entries | length == 1 and .[0].status == "refused:expired"'
 ok
 
 net_stop || fail "stop"

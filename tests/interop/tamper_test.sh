@@ -3,7 +3,7 @@
 # chain_c_py_c_test.sh, with the Python carrier PY told to cheat, and the
 # daemon T (the initiator) catching it as spec 11.12 and 11.15 (P4) say:
 #   - PY alters a byte of O's sealed answer as it passes it on: T's verdict
-#     on that answer is `undecryptable` (decrypt_failed: the seal does not
+#     on that answer is `decrypt_failed` (decrypt_failed: the seal does not
 #     open), it is no evidence, and the trace ends with O's branch open:
 #     `trace start --watch` exits 1, the exported bundle holds T's and PY's
 #     answers and verifies (hoptrace and Python) with 1 open branch;
@@ -67,7 +67,7 @@ trace() {
 trace flip
 jqe flip.json '.status == "complete" and .origin == null and .open_branches == 1 and
 	[.answers[] | [.provider_id, .hop, .status, .verdict]] ==
-	[["T", 0, "found", "ok"], ["PY", 1, "found", "ok"], [null, 0, null, "undecryptable"]]'
+	[["T", 0, "found", "ok"], ["PY", 1, "found", "ok"], [null, 0, null, "decrypt_failed"]]'
 jqe flip.vjson '.verified and .answers == 2 and (.origin_found | not) and
 	.open_branches == 1 and .tree[0].children[0].provider == "PY" and
 	.tree[0].children[0].open == ["O"]'

@@ -542,8 +542,8 @@ class Carrier:
 
     def _refuse(self, asker, ctx, reason):
         """Section 11.5, "refuse with R": a signed refusal, then TraceComplete."""
-        if ctx["hop"] >= 32:  # 11.5: an answer cannot carry such an index
-            return self._send_error(asker, R.HOP_LIMIT, ctx["trace_id"], "hop index over 31")
+        if ctx["hop"] >= 32:  # 11.5: an answer cannot carry such an index: the refusal's reason
+            return self._send_error(asker, reason, ctx["trace_id"], "hop index over 31")
         log.info("trace %s: refused %s to %s", ctx["trace_id"].hex(), reason_name(reason),
                  ctx["asker_id"].decode())
         self._audit(ctx["trace_id"], ctx["asker_id"], ctx["initiator_id"],
@@ -764,7 +764,7 @@ class Carrier:
             plain = tr.open_sealed(box, it.secret)
             a = tr.parse_answer(plain)
             e["answer"] = a
-            a.verify(self.trust, it.req.message_id)
+            a.verify(self.trust, it.req.message_id).check_time(it.req)
             # The chain (11.16.2 C1 to C4) against the answers kept so far: an answer that
             # would break the bundle is not kept (see /work/interop-spec-notes.md, H13).
             tr._chain(it.kept + [a], len(it.kept), it.req.initiator_id)

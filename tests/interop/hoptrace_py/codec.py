@@ -50,6 +50,11 @@ def __getattr__(name):
     raise AttributeError(name)
 
 
+def by_full_name(name):
+    """The generated class of a message by its full name, e.g. hoptrace.v1.Ping."""
+    return _by_full_name[name]
+
+
 def encode(msg):
     return msg.SerializeToString(deterministic=True)
 
@@ -97,7 +102,7 @@ def _records(data):
                 raise _malformed("fixed-size value cut short")
             value, pos = data[pos:pos + size], pos + size
         elif wt == 2:
-            length, pos = _varint(data, pos, 10)
+            length, pos = _varint(data, pos, 5)  # D4: a length has at most 5 octets
             if length > n - pos:
                 raise _malformed("length runs past the end")
             value, pos = data[pos:pos + length], pos + length

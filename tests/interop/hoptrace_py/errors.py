@@ -26,7 +26,7 @@ TOKENS = {
     "unsupported_critical", "bad_signature", "unknown_anchor", "not_yet_valid", "expired",
     "revoked", "missing_role", "stale", "unsupported_version", "decrypt_failed",
     "wrong_request", "key_mismatch", "wrong_peer", "not_a_peer", "key_permissions",
-    "wrong_key_type", "nomem", "invalid", "io", "exists", "crypto",
+    "wrong_key_type", "nomem", "invalid", "io", "exists", "crypto", "bad_time",
 }
 
 

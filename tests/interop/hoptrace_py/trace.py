@@ -305,6 +305,12 @@ class Answer:
             fail("wrong_request", step=14)
         return self
 
+    def check_time(self, req):
+        """Section 11.7.4, step 15: dated within the request's lifetime, widened by the skew."""
+        if not req.created_ms - MAX_SKEW_MS <= self.answered_ms <= req.expires_ms + MAX_SKEW_MS:
+            fail("bad_time", f"answered_ms {self.answered_ms}", step=15)
+        return self
+
 
 def _call_ok(c):
     if c.upstream and not certmod.valid_provider_id(c.upstream):
@@ -359,9 +365,10 @@ def parse_answer(data):
     return Answer(env, msg, c)
 
 
-def answer_token(data, trust, request_id):
+def answer_token(data, trust, req):
+    """Section 11.7.4, steps 1 to 15, against the parsed request `req`."""
     try:
-        parse_answer(data).verify(trust, request_id)
+        parse_answer(data).verify(trust, req.message_id).check_time(req)
         return "ok"
     except HtError as e:
         return e.token
@@ -475,6 +482,8 @@ def verify_bundle(data, trust):
             fail("unsupported_critical", f"critical field {c}", step="B4")
     if len(b.answers) > MAX_BUNDLE_ANSWERS:
         fail("too_large", f"{len(b.answers)} answers", step="B5")
+    if b.exported_ms == 0:
+        fail("malformed", "no exported_ms (a bundle cut short)", step="B5a")
     req = parse_request(bytes(b.request))  # B6
     req.cert.check(trust, req.created_ms // 1000, (certmod.ROLE_INITIATOR,))  # B7
     req.verify_signature()  # B8
@@ -489,6 +498,7 @@ def verify_bundle(data, trust):
     for i, raw in enumerate(b.answers):  # B12
         a = _at(i, parse_answer, bytes(raw))
         _at(i, a.verify, trust, req.message_id)
+        _at(i, a.check_time, req)
         answers.append(a)
     parents = {}
     for i in range(len(answers)):  # B13
