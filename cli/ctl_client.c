@@ -28,6 +28,10 @@ struct ctl_client {
 	ht_ctl_reader rd;
 	uint8_t buf[16384]; /* received, not yet fed to rd: buf[off..len) */
 	size_t off, len;
+	/* Received while a send waited (pipelining): early[early_off..early_len),
+	 * before anything in buf. */
+	uint8_t *early;
+	size_t early_off, early_len, early_cap;
 };
 
 uint64_t clock_ms(clockid_t id)
@@ -113,8 +117,38 @@ static int do_connect(struct ctl_client *c)
 	return err ? no_daemon(c, err) : EXIT_OK;
 }
 
+/* Keeps what the daemon sent while we were sending; 0 at its end. */
+static ssize_t read_early(struct ctl_client *c)
+{
+	if (c->early_off > 0) {
+		memmove(c->early, c->early + c->early_off, c->early_len - c->early_off);
+		c->early_len -= c->early_off;
+		c->early_off = 0;
+	}
+	if (c->early_cap - c->early_len < 65536) {
+		size_t nc = c->early_cap ? 2 * c->early_cap : 262144;
+		uint8_t *nb = realloc(c->early, nc);
+		if (!nb)
+			return -1;
+		c->early = nb;
+		c->early_cap = nc;
+	}
+	ssize_t n = recv(c->fd, c->early + c->early_len, c->early_cap - c->early_len, 0);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+		return 1;
+	if (n > 0)
+		c->early_len += (size_t)n;
+	return n;
+}
+
+/*
+ * Sends all of `p`. While the socket is full, what the daemon sends is read
+ * and kept: a pipelining client that stopped reading until its send is done
+ * could wait for a daemon that waits for it to read.
+ */
 static int send_all(struct ctl_client *c, const uint8_t *p, size_t n)
 {
+	bool reading = true;
 	while (n > 0) {
 		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w > 0) {
@@ -125,9 +159,21 @@ static int send_all(struct ctl_client *c, const uint8_t *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (!wait_for(c, POLLOUT))
+			struct pollfd pf = {.fd = c->fd,
+					    .events = POLLOUT | (reading ? POLLIN : 0)};
+			int k = poll(&pf, 1, remaining(c));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0)
 				return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
-					    strerror(errno));
+					    k == 0 ? strerror(ETIMEDOUT) : strerror(errno));
+			if (reading && (pf.revents & (POLLIN | POLLHUP))) {
+				ssize_t r = read_early(c);
+				if (r < 0)
+					return fail(EXIT_ERROR, "%s: receiving from hoptraced: %s",
+						    c->path, strerror(errno));
+				reading = r > 0; /* at its end: the send fails next */
+			}
 			continue;
 		}
 		return fail(EXIT_ERROR, "%s: sending to hoptraced: %s", c->path,
@@ -172,6 +218,18 @@ static int recv_response(struct ctl_client *c, int timeout_s, ht_ctl_response *r
 				return fail(EXIT_ERROR, "%s: bad response from hoptraced: %s",
 					    c->path, ht_strerror(rc));
 			return EXIT_OK;
+		}
+		if (c->early_off < c->early_len) {
+			/* What came while sending, first. */
+			size_t k = c->early_len - c->early_off;
+			k = k < sizeof(c->buf) ? k : sizeof(c->buf);
+			memcpy(c->buf, c->early + c->early_off, k);
+			c->early_off += k;
+			if (c->early_off == c->early_len)
+				c->early_off = c->early_len = 0;
+			c->off = 0;
+			c->len = k;
+			continue;
 		}
 		if (!wait_for(c, POLLIN)) {
 			if (errno == ETIMEDOUT)
@@ -243,7 +301,7 @@ int ctl_client_send(struct ctl_client *c, const ht_ctl_request *req, int timeout
 bool ctl_client_readable(struct ctl_client *c)
 {
 	struct pollfd p = {.fd = c->fd, .events = POLLIN};
-	return c->off < c->len || poll(&p, 1, 0) > 0;
+	return c->off < c->len || c->early_off < c->early_len || poll(&p, 1, 0) > 0;
 }
 
 int ctl_client_recv(struct ctl_client *c, int type, int timeout_ms, ht_ctl_response *resp)
@@ -259,6 +317,7 @@ void ctl_client_close(struct ctl_client *c)
 	ht_ctl_reader_free(&c->rd);
 	if (c->fd >= 0)
 		close(c->fd);
+	free(c->early);
 	free(c);
 }
 

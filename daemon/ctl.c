@@ -22,8 +22,6 @@
 #define CTL_MAX_CLIENTS 64
 #define CTL_IDLE_MS     30000
 #define CTL_MAX_QUEUED  (4u << 20)
-/* Over this much unsent output, nothing more is read from the client. */
-#define CTL_PAUSE_QUEUED (1u << 20)
 
 struct ctl_server {
 	uv_pipe_t pipe;
@@ -108,20 +106,15 @@ struct ctl_write {
 	size_t len;
 };
 
-static void client_resume(struct ctl_client *c);
-
 static void on_write(uv_write_t *req, int status)
 {
 	struct ctl_write *w = (struct ctl_write *)req;
 	struct ctl_client *c = w->c;
-	bool was_over = c->queued > CTL_PAUSE_QUEUED;
 	c->queued -= w->len;
 	free(w->buf);
 	free(w);
 	if (status < 0 || (c->close_after_write && c->queued == 0))
 		client_close(c);
-	else if (was_over && c->queued <= CTL_PAUSE_QUEUED)
-		client_resume(c); /* it reads its responses again: so do we */
 }
 
 static void client_send(struct ctl_client *c, const ht_ctl_response *resp)
@@ -478,9 +471,10 @@ static void client_pause(struct ctl_client *c)
  * everything after a deferred trace command, and a request behind import
  * chunks not yet acknowledged (another command, or the next import's first
  * chunk). Nothing more is read from a client (client_held) while its
- * import has enough waiting, while its unsent replies pass
- * CTL_PAUSE_QUEUED, or until the next turn of the loop after an import
- * chunk.
+ * import has enough waiting, or until the next turn of the loop after an
+ * import chunk. (Not while its replies wait to be sent: a client blocked
+ * in sending to us would never read them. It must read them as it sends;
+ * over CTL_MAX_QUEUED it is dropped.)
  */
 static bool must_wait(const struct ctl_client *c, ht_ctl_type type)
 {
@@ -493,8 +487,7 @@ static bool must_wait(const struct ctl_client *c, ht_ctl_type type)
 
 static bool client_held(const struct ctl_client *c)
 {
-	return c->defer || c->parked || c->yield || c->queued > CTL_PAUSE_QUEUED ||
-	       (c->import && hd_import_full(c->import));
+	return c->defer || c->parked || c->yield || (c->import && hd_import_full(c->import));
 }
 
 /* Goes on with what the client sent while it was held, then reads again. */
