@@ -90,6 +90,12 @@ void human_time_ms(uint64_t ms, char buf[TIME_MS_STR_MAX]);
  */
 bool parse_time_ms(const char *s, uint64_t *ms);
 
+/* `cert verify` and `verify`: an --anchor public key file, a --crl file, added
+ * to `trust`; EXIT_OK, or the exit code after printing why. */
+struct ht_trust;
+int trust_add_anchor_file(struct ht_trust *trust, const char *path);
+int trust_add_crl_file(struct ht_trust *trust, const char *path);
+
 /* Seconds with up to 3 decimals ("5", "0.25") as milliseconds, at most `max`. */
 bool parse_seconds_ms(const char *s, uint32_t max, uint32_t *ms);
 

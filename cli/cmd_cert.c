@@ -188,19 +188,11 @@ int cmd_cert_verify(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
 		switch (c) {
-		case 'a': {
-			ht_keys a;
-			rc = ht_keys_load_public(optarg, HT_KEYS_ANCHOR, &a);
-			if (rc == HT_OK)
-				rc = ht_trust_add_anchor(trust, a.sign_pk);
-			if (rc != HT_OK) {
-				ret = fail(EXIT_ERROR, "%s: %s", optarg,
-					   rc == HT_E_IO ? strerror(errno) : ht_strerror(rc));
+		case 'a':
+			if ((ret = trust_add_anchor_file(trust, optarg)) != EXIT_OK)
 				goto out;
-			}
 			anchors++;
 			break;
-		}
 		case 'l':
 			crl_path = optarg;
 			break;
@@ -234,23 +226,8 @@ int cmd_cert_verify(int argc, char **argv)
 	}
 	const char *file = argv[optind];
 
-	if (crl_path) {
-		uint8_t *buf;
-		size_t len;
-		ht_crl *crl = NULL;
-		if ((ret = read_input(crl_path, HT_CRL_MAX, &buf, &len)) != EXIT_OK)
-			goto out;
-		rc = ht_crl_parse(buf, len, &crl);
-		free(buf);
-		if (rc == HT_OK)
-			rc = ht_trust_add_crl(trust, crl);
-		if (rc != HT_OK) {
-			ht_crl_free(crl);
-			ret = fail(EXIT_ERROR, "%s: revocation list not usable: %s", crl_path,
-				   ht_strerror(rc));
-			goto out;
-		}
-	}
+	if (crl_path && (ret = trust_add_crl_file(trust, crl_path)) != EXIT_OK)
+		goto out;
 	if ((ret = load_cert(file, &cert)) != EXIT_OK)
 		goto out;
 	const ht_cert_info *i = ht_cert_get_info(cert);

@@ -9,7 +9,9 @@
 #include "cli.h"
 #include "hoptrace/err.h"
 #include "hoptrace/fileio.h"
+#include "hoptrace/keys.h"
 #include "hoptrace/timefmt.h"
+#include "hoptrace/trust.h"
 
 extern const struct cmd *current_cmd;
 
@@ -436,4 +438,36 @@ bool parse_seconds_ms(const char *s, uint32_t max, uint32_t *ms)
 		return false;
 	*ms = (uint32_t)(whole * 1000 + frac);
 	return true;
+}
+
+int trust_add_anchor_file(ht_trust *trust, const char *path)
+{
+	ht_keys a;
+	int rc = ht_keys_load_public(path, HT_KEYS_ANCHOR, &a);
+	if (rc == HT_OK)
+		rc = ht_trust_add_anchor(trust, a.sign_pk);
+	if (rc != HT_OK)
+		return fail(EXIT_ERROR, "%s: %s", path,
+			    rc == HT_E_IO ? strerror(errno) : ht_strerror(rc));
+	return EXIT_OK;
+}
+
+int trust_add_crl_file(ht_trust *trust, const char *path)
+{
+	uint8_t *buf;
+	size_t len;
+	ht_crl *crl = NULL;
+	int ret = read_input(path, HT_CRL_MAX, &buf, &len);
+	if (ret != EXIT_OK)
+		return ret;
+	int rc = ht_crl_parse(buf, len, &crl);
+	free(buf);
+	if (rc == HT_OK)
+		rc = ht_trust_add_crl(trust, crl);
+	if (rc != HT_OK) {
+		ht_crl_free(crl);
+		return fail(EXIT_ERROR, "%s: revocation list not usable: %s", path,
+			    ht_strerror(rc));
+	}
+	return EXIT_OK;
 }
